@@ -1,0 +1,77 @@
+"""Small shared helpers: logging, progress bars, seeds, and argument checks with house-style messages."""
+import difflib
+import logging
+import numbers
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+logger = logging.getLogger("neurosuite")
+
+
+def progress(iterable=None, *, total=None, desc=None, verbose=True, **kwargs):
+    """Wrap ``iterable`` in a tqdm progress bar; ``verbose=False`` silences it (the one off switch)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, disable=not verbose, leave=False, **kwargs)
+
+
+def check_random_state(seed):
+    """Return a ``numpy.random.Generator`` from None, an int, or a Generator (passed through)."""
+    if seed is None or isinstance(seed, (numbers.Integral, np.integer)):
+        return np.random.default_rng(None if seed is None else int(seed))
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise InvalidInputError(
+        f"seed must be None, an int or a numpy.random.Generator. Got {type(seed).__name__} instead."
+    )
+
+
+def check_scalar(value, name, owner, *, kind=numbers.Real, low=None, high=None,
+                 low_inclusive=True, high_inclusive=True):
+    """Validate a scalar hyper-parameter with a scikit-learn-style message; return it unchanged."""
+    kind_name = {numbers.Integral: "an int", numbers.Real: "a float"}.get(kind, kind.__name__)
+    lo = "-inf" if low is None else repr(low)
+    hi = "inf" if high is None else repr(high)
+    rng = f"{'[' if low_inclusive and low is not None else '('}{lo}, {hi}{']' if high_inclusive and high is not None else ')'}"
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and isinstance(value, numbers.Real) and not np.isfinite(value):
+        ok = False
+    if ok and low is not None:
+        ok = value >= low if low_inclusive else value > low
+    if ok and high is not None:
+        ok = value <= high if high_inclusive else value < high
+    if not ok:
+        raise InvalidInputError(
+            f"The {name!r} parameter of {owner} must be {kind_name} in the range {rng}. Got {value!r} instead."
+        )
+    return value
+
+
+def check_option(value, name, allowed):
+    """Check that ``value`` is one of ``allowed``; suggest the closest option on a typo."""
+    if value in allowed:
+        return value
+    msg = f"Invalid value for the {name!r} parameter. Allowed values are {', '.join(map(repr, allowed))}, " \
+          f"but got {value!r} instead."
+    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+    if close:
+        msg += f" Did you mean {close[0]!r}?"
+    raise InvalidInputError(msg)
+
+
+def check_array(x, name, *, ndim=None, min_rows=1, finite=True, dtype=float):
+    """Return ``x`` as a new ndarray (never a view the caller could see mutated), checking shape and NaNs."""
+    try:
+        arr = np.array(x, dtype=dtype, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be array-like of numbers: {exc}") from None
+    if ndim is not None and arr.ndim not in np.atleast_1d(ndim):
+        raise InvalidInputError(f"{name} must have {ndim} dimension(s); got shape {arr.shape}.")
+    if arr.ndim and arr.shape[0] < min_rows:
+        raise InvalidInputError(f"{name} is empty (shape {arr.shape}); at least {min_rows} row(s) needed.")
+    if finite and not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InvalidInputError(f"{name} contains {n_bad} NaN or infinite value(s); remove or impute them first.")
+    return arr
