@@ -1,0 +1,1 @@
+"""Ground-truth generators: simulated data with planted structure, used to validate neurodata's analyses."""
