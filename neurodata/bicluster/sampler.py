@@ -1,0 +1,364 @@
+"""One Markov chain of the bi-clustering sampler: its state, one Gibbs sweep, and what each draw stores."""
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from . import updates as U
+from .mfm import mfm_log_v
+
+POISSON_PROPOSAL_R = 100.0  # NB dispersion of the PG proposal under the Poisson likelihood (reference code)
+
+
+@dataclass
+class Settings:
+    """Model and sampler constants for one fit (filled from BiclusterMCMC's hyper-parameters)."""
+    p: int
+    n_states: int
+    alpha: float
+    gamma: float
+    kappa: float
+    mfm_gamma: float
+    mfm_rho: float
+    likelihood: str
+    dynamics_prior_scale: float
+    r_prior_shape: float
+    r_prior_rate: float
+    new_cluster_q: float
+    burn_reference: int
+    cluster_model: str = "mfm"
+    dp_alpha: float = 1.0
+
+
+@dataclass
+class ChainState:
+    labels: np.ndarray      # (N,) compact cluster index 0 … K-1
+    ids: np.ndarray         # (K,) stable cluster id of each compact cluster (label-switching bookkeeping)
+    S: np.ndarray           # (T, K(p+1)) stacked latents
+    d: np.ndarray           # (N,)
+    C: np.ndarray           # (N, p)
+    r: np.ndarray           # (N,)
+    states: np.ndarray      # (T,) state of each bin (ξ_0 = ξ_1)
+    A: np.ndarray           # (L, D, D)
+    b: np.ndarray           # (L, D)
+    Q: np.ndarray           # (L, D, D)
+    beta: np.ndarray        # (L,)
+    trans: np.ndarray       # (L, L)
+    iteration: int = 0
+    next_id: int = 1
+    ref_labels: np.ndarray = None   # stable-id labels that later draws are matched to
+    ref_latents: dict = field(default_factory=dict)  # stable id → (p+1, T) reference latents for sign/order
+
+
+def block(k, p):
+    return slice(k * (p + 1), (k + 1) * (p + 1))
+
+
+def initial_state(rng, y, cfg):
+    """One cluster, prior draws for (d, c), r = 1, a smooth random latent, random sticky-HMM states,
+    dynamics A = I, b = 0, Q = 0.01 I in every state (the reference code's start)."""
+    N, T = y.shape
+    p, L = cfg.p, cfg.n_states
+    S = U.proposal_latents(rng, 1, p, T, spline=True)[0].T.copy()
+    beta = rng.dirichlet(np.full(L, cfg.gamma / L))
+    trans = np.vstack([rng.dirichlet(cfg.alpha * beta + cfg.kappa * np.eye(L)[j] + 1e-12) for j in range(L)])
+    states = np.empty(T, dtype=np.int64)
+    states[0] = rng.integers(L)
+    for t in range(1, T):
+        states[t] = rng.choice(L, p=trans[states[t - 1]] / trans[states[t - 1]].sum())
+    D = p + 1
+    return ChainState(
+        labels=np.zeros(N, dtype=np.int64), ids=np.array([0]), S=S,
+        d=rng.standard_normal(N), C=rng.standard_normal((N, p)),
+        r=np.ones(N) if cfg.likelihood == "negbin" else np.full(N, POISSON_PROPOSAL_R),
+        states=states, A=np.tile(np.eye(D), (L, 1, 1)), b=np.zeros((L, D)),
+        Q=np.tile(cfg.new_cluster_q * np.eye(D), (L, 1, 1)), beta=beta, trans=trans)
+
+
+def linear_predictor(st, p):
+    """η (N, T) = d_i + [1, c_i] · S^{(z_i)}_t."""
+    K = len(st.ids)
+    Ctil = U.loading_matrix(st.labels, st.C, K)
+    return st.d[:, None] + Ctil @ st.S.T
+
+
+def log_likelihood(y, eta, r, likelihood):
+    if likelihood == "poisson":
+        return U.poisson_loglik(y, eta)
+    return U.nb_loglik(y, r, eta)
+
+
+class Sampler:
+    """Gibbs sweeps for one chain; ``state`` is everything needed to continue (checkpointable)."""
+
+    def __init__(self, y, cfg, rng, state=None):
+        self.y = y
+        self.cfg = cfg
+        self.rng = rng
+        self.state = initial_state(rng, y, cfg) if state is None else state
+        N = y.shape[0]
+        if cfg.cluster_model == "mfm":
+            self.log_v = mfm_log_v(N, cfg.mfm_gamma, cfg.mfm_rho, t_max=N + 1)
+        self.poisson = cfg.likelihood == "poisson"
+
+    # ------------------------------------------------------------ helpers
+    def _r_pg(self):
+        return np.full(self.y.shape[0], POISSON_PROPOSAL_R) if self.poisson else self.state.r
+
+    def _mh_poisson(self, eta_new, eta_old, rows=None):
+        """Accept a PG (NB r=100) proposal under the Poisson likelihood: the Gibbs kernel of the NB model is
+        reversible for the NB posterior, so the ratio is [Pois/NB](new) ÷ [Pois/NB](old)."""
+        y = self.y if rows is None else self.y[rows]
+        rr = np.full(y.shape[0], POISSON_PROPOSAL_R)
+        def w(eta):
+            return (U.poisson_loglik(y, eta) - U.nb_loglik(y, rr, eta))
+        return w(eta_new), w(eta_old)
+
+    # ------------------------------------------------------------ steps
+    def step_latents(self):
+        st, p, y = self.state, self.cfg.p, self.y
+        K = len(st.ids)
+        D = K * (p + 1)
+        Ctil = U.loading_matrix(st.labels, st.C, K)
+        eta_old = st.d[:, None] + Ctil @ st.S.T
+        r = self._r_pg()
+        omega, kappa = U.nb_pseudo_obs(self.rng, y, r, eta_old)
+        S_new = U.sample_latents(self.rng, omega, kappa, st.d[:, None], Ctil, st.states, st.A, st.b, st.Q,
+                                 np.zeros(D), np.eye(D))
+        if self.poisson:
+            # one MH decision per cluster, as the reference code does
+            eta_new = st.d[:, None] + Ctil @ S_new.T
+            wn, wo = self._mh_poisson(eta_new, eta_old)
+            for k in range(K):
+                rows = st.labels == k
+                if np.log(self.rng.random()) >= wn[rows].sum() - wo[rows].sum():
+                    S_new[:, block(k, p)] = st.S[:, block(k, p)]
+        st.S = S_new
+
+    def step_dynamics(self):
+        st, cfg = self.state, self.cfg
+        st.A, st.b, st.Q = U.sample_dynamics(self.rng, st.S, st.states, cfg.n_states, cfg.dynamics_prior_scale)
+        st.beta, st.trans = U.sample_sticky_hdp(self.rng, st.states, st.beta, cfg.alpha, cfg.gamma, cfg.kappa)
+        ll = U.transition_loglik(st.S, st.A, st.b, st.Q)
+        st.states = U.sample_states(self.rng, ll, st.trans)
+
+    def step_loadings(self, rows=None):
+        st, p, y = self.state, self.cfg.p, self.y
+        rows = np.arange(y.shape[0]) if rows is None else rows
+        if rows.size == 0:
+            return
+        labels = st.labels[rows]
+        idx = labels[:, None] * (p + 1) + np.arange(p + 1)[None, :]
+        lat = st.S[:, idx]  # (T, n, p+1)
+        eta_old = st.d[rows, None] + np.einsum("tnj,nj->nt", lat, np.column_stack((np.ones(rows.size), st.C[rows])))
+        r = self._r_pg()[rows]
+        omega, kappa = U.nb_pseudo_obs(self.rng, y[rows], r, eta_old)
+        d_new, C_new = U.sample_loadings(self.rng, omega, kappa, labels, st.S, p)
+        if self.poisson:
+            eta_new = d_new[:, None] + np.einsum("tnj,nj->nt", lat, np.column_stack((np.ones(rows.size), C_new)))
+            wn, wo = self._mh_poisson(eta_new, eta_old, rows)
+            keep = np.log(self.rng.random(rows.size)) >= wn.sum(1) - wo.sum(1)
+            d_new[keep], C_new[keep] = st.d[rows][keep], st.C[rows][keep]
+        st.d[rows], st.C[rows] = d_new, C_new
+
+    def step_dispersion(self):
+        if self.poisson:
+            return
+        st = self.state
+        eta = linear_predictor(st, self.cfg.p)
+        st.r, _ = U.sample_dispersion(self.rng, self.y, eta, st.r, self.cfg.r_prior_shape, self.cfg.r_prior_rate)
+
+    def identify(self):
+        """Re-centre each cluster's latents (shift into d_i and b) and rotate x^(k) to orthogonal rows (SVD),
+        with the sign and order of the rows matched to the cluster's reference latents; A, b, Q follow."""
+        st, p = self.state, self.cfg.p
+        T, D = st.S.shape
+        m = st.S.mean(0)
+        R = np.eye(D)
+        for k, cid in enumerate(st.ids):
+            blk = block(k, p)
+            rows = st.labels == k
+            st.d[rows] += np.column_stack((np.ones(rows.sum()), st.C[rows])) @ m[blk]
+            X = (st.S[:, blk] - m[blk])[:, 1:]  # (T, p)
+            _, _, Vh = np.linalg.svd(X, full_matrices=False)
+            Xn = X @ Vh.T
+            ref = st.ref_latents.get(int(cid))
+            if ref is not None:
+                cross = Xn.T @ ref[1:].T  # (p new, p ref)
+                row, col = linear_sum_assignment(-np.abs(cross))
+                order = row[np.argsort(col)]
+                sign = np.sign(cross[order, np.arange(p)])
+                sign[sign == 0] = 1.0
+                Vh = sign[:, None] * Vh[order]
+            Rk = np.eye(p + 1)
+            Rk[1:, 1:] = Vh
+            R[blk, blk] = Rk
+            st.C[rows] = st.C[rows] @ Vh.T
+        st.b = ((st.A - np.eye(D)) @ m + st.b) @ R.T
+        st.A = R @ st.A @ R.T  # R orthogonal
+        st.Q = R @ st.Q @ R.T
+        st.S = (st.S - m) @ R.T
+
+    def step_labels(self):
+        """Collapsed MFM (or DP) Gibbs over neuron labels with one auxiliary new-cluster latent per neuron
+        (Neal 2000 algorithm 8, m = 1; MFM weights of Miller & Harrison 2018). c_i is integrated out by
+        Laplace's method; d_i stays fixed."""
+        st, cfg, p, y = self.state, self.cfg, self.cfg.p, self.y
+        N, T = y.shape
+        r = self._r_pg() if not self.poisson else np.ones(N)
+        K = len(st.ids)
+        lat = [st.S[:, block(k, p)].T.copy() for k in range(K)]  # (p+1, T) each
+        logm = self._marginals(np.arange(N), lat, r)  # (N, K)
+        spline = st.iteration % 10 == 1
+        aux = U.proposal_latents(self.rng, N, p, T, spline)
+        aux_logm = self._marginals_pairs(np.arange(N), aux, r)
+        counts = np.bincount(st.labels, minlength=K).astype(float)
+        labels = st.labels.copy()
+        born = []
+        for i in range(N):
+            c = labels[i]
+            counts[c] -= 1
+            active = np.flatnonzero(counts > 0)
+            t = active.size
+            if counts[c] > 0:
+                new_lat, new_logm = aux[i], aux_logm[i]
+            else:
+                new_lat, new_logm = lat[c], logm[i, c]
+            if cfg.cluster_model == "mfm":
+                log_new = self.log_v[t] - self.log_v[t - 1] + np.log(cfg.mfm_gamma) if t > 0 else 0.0
+                log_old = np.log(counts[active] + cfg.mfm_gamma)
+            else:
+                log_new = np.log(cfg.dp_alpha)
+                log_old = np.log(counts[active])
+            logp = np.concatenate((log_old + logm[i, active], [log_new + new_logm]))
+            prob = np.exp(logp - logp.max())
+            j = self.rng.choice(t + 1, p=prob / prob.sum())
+            if j < t:
+                labels[i] = active[j]
+            elif counts[c] == 0:
+                labels[i] = c  # a singleton keeps its own cluster
+            else:
+                lat.append(new_lat.copy())
+                k_new = len(lat) - 1
+                col = self._marginals(np.arange(N), [new_lat], r)[:, 0]
+                logm = np.column_stack((logm, col))
+                counts = np.append(counts, 0.0)
+                labels[i] = k_new
+                born.append(k_new)
+            counts[labels[i]] += 1
+        self._rebuild(labels, lat, born)
+
+    def _marginals(self, rows, lat, r):
+        """Laplace log marginals of neurons ``rows`` under each latent in ``lat``: (len(rows), len(lat))."""
+        st, y = self.state, self.y
+        n, K = rows.size, len(lat)
+        L3 = np.stack(lat)  # (K, p+1, T)
+        off = st.d[rows, None, None] + L3[None, :, 0, :]  # (n, K, T)
+        X = np.broadcast_to(L3[None, :, 1:, :], (n, K) + L3[:, 1:, :].shape[1:])
+        out = U.laplace_log_marginal(np.repeat(y[rows], K, axis=0), off.reshape(n * K, -1),
+                                     X.reshape(n * K, *X.shape[2:]), np.repeat(r[rows], K), self.poisson)
+        return out.reshape(n, K)
+
+    def _marginals_pairs(self, rows, lat, r):
+        st, y = self.state, self.y
+        off = st.d[rows, None] + lat[:, 0, :]
+        return U.laplace_log_marginal(y[rows], off, lat[:, 1:, :], r[rows], self.poisson)
+
+    def _rebuild(self, labels, lat, born):
+        """Drop empty clusters, append new ones (dynamics blocks A = I, b = 0, Q = q I, no coupling), then
+        refresh each new cluster's latents and its neurons' loadings once (the reference's birth step)."""
+        st, p, cfg = self.state, self.cfg, None
+        p = self.cfg.p
+        K_old = len(st.ids)
+        used = np.unique(labels)
+        keep_old = [k for k in used if k < K_old]
+        new = [k for k in used if k >= K_old]
+        order = keep_old + new
+        remap = -np.ones(len(lat), dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        T = st.S.shape[0]
+        K = len(order)
+        D = K * (p + 1)
+        S = np.empty((T, D))
+        for j, k in enumerate(order):
+            S[:, block(j, p)] = lat[k].T
+        L = st.A.shape[0]
+        A = np.tile(np.eye(D), (L, 1, 1))
+        b = np.zeros((L, D))
+        Q = np.tile(self.cfg.new_cluster_q * np.eye(D), (L, 1, 1))
+        old_cols = np.concatenate([np.arange(k * (p + 1), (k + 1) * (p + 1)) for k in keep_old]).astype(int)
+        n_old = len(old_cols)
+        A[:, :n_old, :n_old] = st.A[:, old_cols][:, :, old_cols]
+        b[:, :n_old] = st.b[:, old_cols]
+        Q[:, :n_old, :n_old] = st.Q[:, old_cols][:, :, old_cols]
+        ids = np.empty(K, dtype=np.int64)
+        ids[:len(keep_old)] = st.ids[keep_old]
+        for j in range(len(keep_old), K):
+            ids[j] = st.next_id
+            st.next_id += 1
+        st.labels, st.S, st.A, st.b, st.Q, st.ids = remap[labels], S, A, b, Q, ids
+        for k_new in (remap[k] for k in new):
+            rows = np.flatnonzero(st.labels == k_new)
+            self._refresh_cluster(k_new, rows)
+            self.step_loadings(rows)
+
+    def _refresh_cluster(self, k, rows):
+        """PG-FFBS of one new cluster's latents from its own neurons under its (random-walk) dynamics block."""
+        st, p, y = self.state, self.cfg.p, self.y
+        blk = block(k, p)
+        Ct = np.column_stack((np.ones(rows.size), st.C[rows]))
+        eta_old = st.d[rows, None] + Ct @ st.S[:, blk].T
+        r = self._r_pg()[rows]
+        omega, kappa = U.nb_pseudo_obs(self.rng, y[rows], r, eta_old)
+        P = p + 1
+        S_k = U.sample_latents(self.rng, omega, kappa, st.d[rows, None], Ct, np.zeros(y.shape[1], np.int64),
+                               np.eye(P)[None], np.zeros((1, P)), self.cfg.new_cluster_q * np.eye(P)[None],
+                               np.zeros(P), np.eye(P))
+        if self.poisson:
+            wn, wo = self._mh_poisson(st.d[rows, None] + Ct @ S_k.T, eta_old, rows)
+            if np.log(self.rng.random()) >= wn.sum() - wo.sum():
+                return
+        st.S[:, blk] = S_k
+
+    def relabel(self):
+        """Match cluster ids to the reference labels by maximum overlap (Hungarian), so stored latents and
+        loadings keep their meaning across draws; the reference follows the chain for its first 1 %."""
+        st = self.state
+        K = len(st.ids)
+        if st.ref_labels is not None:
+            ref_ids = np.unique(st.ref_labels)
+            overlap = np.array([[np.sum((st.labels == k) & (st.ref_labels == rid)) for rid in ref_ids]
+                                for k in range(K)])
+            row, col = linear_sum_assignment(-overlap)
+            new_ids = st.ids.copy()
+            matched = [k for k, j in zip(row, col) if overlap[k, j] > 0]
+            for k, j in zip(row, col):
+                if overlap[k, j] > 0:
+                    new_ids[k] = ref_ids[j]
+            used = set(int(new_ids[k]) for k in matched)
+            for k in range(K):
+                if k in matched:
+                    continue
+                if int(st.ids[k]) in used or st.ids[k] in ref_ids:
+                    new_ids[k] = st.next_id
+                    st.next_id += 1
+                used.add(int(new_ids[k]))
+            st.ids = new_ids
+        if st.iteration <= self.cfg.burn_reference or st.ref_labels is None:
+            st.ref_labels = st.ids[st.labels].copy()
+            st.ref_latents = {int(cid): st.S[:, block(k, self.cfg.p)].T.copy() for k, cid in enumerate(st.ids)}
+        else:
+            for k, cid in enumerate(st.ids):
+                st.ref_latents.setdefault(int(cid), st.S[:, block(k, self.cfg.p)].T.copy())
+
+    def sweep(self):
+        """One iteration in the reference code's order."""
+        self.state.iteration += 1
+        self.step_latents()
+        self.step_dynamics()
+        self.step_loadings()
+        self.step_dispersion()
+        self.identify()
+        self.step_labels()
+        self.relabel()
+        self.identify()

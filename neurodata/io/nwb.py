@@ -1,0 +1,615 @@
+"""THE NWB SPINE: read recordings into the suite's objects; write simulations and analysis results.
+
+Readers validate what they return and name the file and object in every error. Writers build the whole file
+in memory, write it to a temporary file beside the target, fsync and rename — a failed write leaves nothing.
+"""
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataFileError, InvalidInputError, NWBContentError
+from ..utils import logger
+from .objects import Intervals, SpikeTrains, Traces
+
+SUITE_MODULE = "neurosuite"  # processing module holding provenance and sources
+_BEHAVIOR_CONTAINERS = ("Position", "CompassDirection", "SpatialSeries", "BehavioralTimeSeries",
+                        "PupilTracking", "EyeTracking", "BehavioralEvents", "TimeSeries")
+
+
+# ----------------------------------------------------------------------------------------------- reading
+def _check_nwb_path(path):
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file.")
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a directory, not an NWB file.")
+    if not h5py.is_hdf5(path):
+        raise DataFileError(f"{path}: not an HDF5 file, so not an NWB file (NWB 2 files are HDF5).")
+    return path
+
+
+@contextlib.contextmanager
+def open_nwb(path):
+    """Open an NWB file read-only and yield the ``NWBFile``; turn unreadable files into DataFileError."""
+    import pynwb
+
+    path = _check_nwb_path(path)
+    try:
+        with warnings.catch_warnings():
+            # pynwb/hdmf warn about cached namespaces and old schema versions in perfectly usable files
+            warnings.simplefilter("ignore")
+            io = pynwb.NWBHDF5IO(str(path), mode="r", load_namespaces=True)
+            nwbfile = io.read()
+    except Exception as exc:  # h5py/hdmf raise a zoo of types on truncated or foreign HDF5 files
+        raise DataFileError(f"{path}: cannot be read as NWB ({type(exc).__name__}: {exc}).") from None
+    try:
+        yield nwbfile
+    finally:
+        io.close()
+
+
+def _as_array(dataset, what):
+    try:
+        return np.asarray(dataset[:])
+    except Exception as exc:
+        raise DataFileError(f"{what}: data cannot be read ({type(exc).__name__}: {exc}); "
+                            "the file may be truncated.") from None
+
+
+def read_spikes(path):
+    """Read the ``Units`` table: spike times per unit and the unit metadata columns → SpikeTrains."""
+    with open_nwb(path) as nwb:
+        units = nwb.units
+        if units is None or len(units) == 0:
+            raise NWBContentError(f"{path}: has no units table (or it is empty); nothing to read as spikes.")
+        ragged = units["spike_times"]  # a VectorIndex: .data holds row ends, .target the flat spike times
+        index = _as_array(ragged.target.data, f"{path}: units/spike_times")
+        ends = _as_array(ragged.data, f"{path}: units/spike_times_index")
+        ids = list(_as_array(units.id.data, f"{path}: units/id"))
+        times, begin = [], 0
+        for uid, end in zip(ids, ends):
+            t = index[begin:end].astype(float)
+            begin = end
+            if t.size and not np.all(np.isfinite(t)):
+                raise NWBContentError(f"{path}: units/spike_times of unit {uid} contain NaN or infinite values.")
+            if t.size and t[0] < 0:
+                raise NWBContentError(f"{path}: units/spike_times of unit {uid} are negative (first {t[0]} s).")
+            if t.size > 1 and np.any(np.diff(t) < 0):
+                raise NWBContentError(f"{path}: units/spike_times of unit {uid} are not sorted.")
+            times.append(t)
+        meta = {}
+        for col in units.colnames:
+            if col in ("spike_times", "obs_intervals", "electrodes") or col.startswith("waveform"):
+                continue
+            values = units[col][:]
+            if col == "electrode_group":
+                values = [g.name for g in values]
+            meta[col] = list(values) if not isinstance(values, np.ndarray) or values.ndim == 1 else list(values)
+        metadata = pd.DataFrame(meta, index=pd.Index(ids, name="unit_id"))
+        return SpikeTrains(times, unit_ids=ids, metadata=metadata, name=f"{Path(path).name}:units")
+
+
+def _roi_series(nwb):
+    """All RoiResponseSeries in the file as {"module/container/series": series}, DfOverF before Fluorescence."""
+    from pynwb.ophys import DfOverF, Fluorescence, RoiResponseSeries
+
+    found = {}
+    modules = sorted(nwb.processing.items(), key=lambda kv: kv[0] != "ophys")
+    for kind in (DfOverF, Fluorescence):
+        for mod_name, module in modules:
+            for cname, container in module.data_interfaces.items():
+                if isinstance(container, kind):
+                    for sname, series in container.roi_response_series.items():
+                        found[f"{mod_name}/{cname}/{sname}"] = series
+    for mod_name, module in modules:
+        for sname, series in module.data_interfaces.items():
+            if isinstance(series, RoiResponseSeries):
+                found[f"{mod_name}/{sname}"] = series
+    return found
+
+
+def read_traces(path, name=None):
+    """Read an optical-physiology ``RoiResponseSeries`` → Traces (time × ROIs).
+
+    ``name`` picks one series by its full path ("ophys/Fluorescence/RoiResponseSeries") or any unique suffix
+    of it; by default the first DfOverF series, else the first Fluorescence series.
+    """
+    with open_nwb(path) as nwb:
+        found = _roi_series(nwb)
+        if not found:
+            raise NWBContentError(f"{path}: has no RoiResponseSeries (looked in Fluorescence and DfOverF of "
+                                  "every processing module).")
+        if name is None:
+            key = next(iter(found))
+        else:
+            matches = [k for k in found if k == name or k.endswith("/" + name)]
+            if len(matches) != 1:
+                raise NWBContentError(f"{path}: {'no' if not matches else 'several'} RoiResponseSeries match "
+                                      f"{name!r}. Allowed values are {', '.join(found)}.")
+            key = matches[0]
+        series = found[key]
+        what = f"{path}: {key}"
+        data = _as_array(series.data, what)
+        n_rois = len(series.rois.data) if series.rois is not None else None
+        timestamps = None if series.timestamps is None else _as_array(series.timestamps, what + "/timestamps")
+        n_time_expected = timestamps.shape[0] if timestamps is not None else None
+        if data.ndim == 1:
+            data = data[:, None]
+        if data.ndim != 2:
+            raise NWBContentError(f"{what}: expected 2-D data (time × ROIs); got shape {data.shape}.")
+        transposed = (n_rois is not None and data.shape[1] != n_rois and data.shape[0] == n_rois) or \
+            (n_time_expected is not None and data.shape[0] != n_time_expected and data.shape[1] == n_time_expected)
+        if transposed:
+            raise NWBContentError(f"{what}: data of shape {data.shape} looks transposed (ROIs × time) for "
+                                  f"{n_rois} ROIs; NWB stores time first. Rewrite it as data.T.")
+        if not np.all(np.isfinite(data)):
+            n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+            raise NWBContentError(f"{what}: contains {n_bad} NaN or infinite value(s); the suite does not "
+                                  "impute silently — clean or interpolate the traces first.")
+        roi_ids = list(series.rois.table.id[:][series.rois.data[:]]) if series.rois is not None else None
+        kwargs = dict(channels=roi_ids, unit=series.unit, name=key)
+        if timestamps is not None:
+            return Traces(data, times=timestamps, **kwargs)
+        return Traces(data, rate=series.rate, start=series.starting_time or 0.0, **kwargs)
+
+
+def _timeseries_to_traces(series, key, path):
+    what = f"{path}: {key}"
+    data = _as_array(series.data, what)
+    if data.ndim == 0 or data.shape[0] == 0:
+        raise NWBContentError(f"{what}: is empty.")
+    kwargs = dict(unit=series.unit, name=key)
+    if series.timestamps is not None:
+        times = _as_array(series.timestamps, what + "/timestamps")
+        return Traces(data, times=times, **kwargs)
+    return Traces(data, rate=series.rate, start=series.starting_time or 0.0, **kwargs)
+
+
+def read_behavior(path):
+    """Read behavioural series → {"Container/series": Traces}.
+
+    Looks in ``processing/behavior`` and in ``acquisition`` (many labs keep Position there), taking
+    SpatialSeries inside Position/CompassDirection-like containers and bare behavioural TimeSeries.
+    """
+    from pynwb import TimeSeries
+
+    with open_nwb(path) as nwb:
+        places = []
+        if "behavior" in nwb.processing:
+            places.append(nwb.processing["behavior"].data_interfaces)
+        places.append(nwb.acquisition)
+        out = {}
+        for place in places:
+            for cname, obj in place.items():
+                if type(obj).__name__ not in _BEHAVIOR_CONTAINERS:
+                    continue
+                if isinstance(obj, TimeSeries):
+                    out[cname] = _timeseries_to_traces(obj, cname, path)
+                else:
+                    children = getattr(obj, "spatial_series", None) or getattr(obj, "time_series", None) or {}
+                    for sname, series in children.items():
+                        out[f"{cname}/{sname}"] = _timeseries_to_traces(series, f"{cname}/{sname}", path)
+        if not out:
+            raise NWBContentError(f"{path}: has no behavioural series (looked in processing/behavior and "
+                                  "acquisition for Position, CompassDirection, BehavioralTimeSeries, ...).")
+        return out
+
+
+def read_intervals(path):
+    """Read every ``TimeIntervals`` table (epochs, trials, invalid_times, custom ones) → {name: Intervals}."""
+    with open_nwb(path) as nwb:
+        out = {}
+        for name, table in (nwb.intervals or {}).items():
+            df = table.to_dataframe()
+            if len(df) == 0:
+                continue
+            extra = df.drop(columns=[c for c in ("start_time", "stop_time", "timeseries") if c in df.columns])
+            out[name] = Intervals(df["start_time"].to_numpy(float), df["stop_time"].to_numpy(float),
+                                  extra.reset_index(drop=True), name=name)
+        return out
+
+
+def read_mne(obj, condition=None):
+    """MNE ``Raw``/``Epochs``/``Evoked`` (or a FIF path) → Traces in SI units.
+
+    Raw → (time × channels); Epochs → (time × channels × epochs) with event names as ``epochs``;
+    Evoked → (time × channels); an ``-ave.fif`` file with several conditions → (time × channels × conditions)
+    unless ``condition`` picks one.
+    """
+    try:
+        import mne
+    except ImportError:
+        from ..errors import BackendUnavailableError
+        raise BackendUnavailableError("MNE is not installed; run: pip install mne") from None
+    if isinstance(obj, (str, os.PathLike)):
+        path = Path(obj)
+        if not path.exists():
+            raise DataFileError(f"{path}: no such file.")
+        try:
+            with mne.utils.use_log_level("error"):
+                if "-ave.fif" in path.name or path.name.endswith("_ave.fif"):
+                    evokeds = mne.read_evokeds(path, condition=condition)
+                    obj = evokeds if isinstance(evokeds, list) else [evokeds]
+                elif "-epo.fif" in path.name:
+                    obj = mne.read_epochs(path)
+                else:
+                    obj = mne.io.read_raw(path)
+        except Exception as exc:
+            raise DataFileError(f"{path}: cannot be read by MNE ({type(exc).__name__}: {exc}).") from None
+    if isinstance(obj, list):
+        if not obj or not all(isinstance(e, mne.Evoked) for e in obj):
+            raise InvalidInputError("read_mne: a list must hold MNE Evoked objects.")
+        if len(obj) == 1:
+            obj = obj[0]
+        else:
+            if any(not np.array_equal(e.times, obj[0].times) for e in obj):
+                raise InvalidInputError("read_mne: the Evoked objects have different time axes.")
+            data = np.stack([e.data.T for e in obj], axis=2)
+            return Traces(data, times=obj[0].times, channels=obj[0].ch_names, unit="SI", name="evoked",
+                          epochs=[e.comment for e in obj])
+    if isinstance(obj, mne.Evoked):
+        return Traces(obj.data.T, times=obj.times, channels=obj.ch_names, unit="SI", name=obj.comment or "evoked")
+    if isinstance(obj, mne.BaseEpochs):
+        data = obj.get_data(copy=True).transpose(2, 1, 0)
+        code_to_name = {v: k for k, v in obj.event_id.items()}
+        labels = [code_to_name.get(code, str(code)) for code in obj.events[:, 2]]
+        return Traces(data, times=obj.times, channels=obj.ch_names, unit="SI", name="epochs", epochs=labels)
+    if isinstance(obj, mne.io.BaseRaw):
+        return Traces(obj.get_data().T, times=obj.times + obj.first_time, channels=obj.ch_names, unit="SI",
+                      name="raw")
+    raise InvalidInputError(f"read_mne: expected an MNE Raw, Epochs or Evoked object or a FIF path; "
+                            f"got {type(obj).__name__}.")
+
+
+def info(path):
+    """What is inside an NWB (or MNE FIF) file: units, traces, behaviour, intervals, with counts and durations."""
+    path = Path(path)
+    if path.suffix in (".fif", ".gz") and ".fif" in path.name:
+        tr = read_mne(path)
+        return {"file": str(path), "format": "FIF (MNE)",
+                "traces": {tr.name: {"samples": tr.n_times, "channels": tr.n_channels,
+                                     "conditions": list(tr.epochs) if tr.epochs is not None else None,
+                                     "start_s": tr.start, "duration_s": tr.duration}}}
+    out = {"file": str(path), "format": "NWB"}
+    with open_nwb(path) as nwb:
+        out["identifier"] = nwb.identifier
+        out["session_description"] = nwb.session_description
+        has_units = nwb.units is not None and len(nwb.units) > 0
+        has_ophys = bool(_roi_series(nwb))
+    if has_units:
+        sp = read_spikes(path)
+        out["units"] = {"count": sp.n_units, "spikes": sp.n_spikes, "start_s": sp.start, "duration_s": sp.duration,
+                        "columns": list(sp.metadata.columns)}
+    if has_ophys:
+        with open_nwb(path) as nwb:
+            names = list(_roi_series(nwb))
+        out["traces"] = {}
+        for name in names:
+            tr = read_traces(path, name)
+            out["traces"][name] = {"samples": tr.n_times, "rois": tr.n_channels, "start_s": tr.start,
+                                   "duration_s": tr.duration, "unit": tr.unit}
+    try:
+        beh = read_behavior(path)
+        out["behavior"] = {k: {"samples": v.n_times, "channels": v.n_channels, "duration_s": v.duration,
+                               "unit": v.unit} for k, v in beh.items()}
+    except NWBContentError:
+        pass
+    ints = read_intervals(path)
+    if ints:
+        out["intervals"] = {k: {"count": len(v), "total_s": v.total_duration} for k, v in ints.items()}
+    with open_nwb(path) as nwb:
+        if SUITE_MODULE in nwb.processing:
+            prov = nwb.processing[SUITE_MODULE]["provenance"].to_dataframe().iloc[0]
+            out["neurosuite"] = {"kind": prov["kind"], "analysis": prov["analysis"]}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- writing
+def sha256(path, chunk=1 << 20):
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _source_record(src):
+    path = Path(src)
+    if not path.exists():
+        raise DataFileError(f"{path}: source file does not exist.")
+    identifier = path.name
+    try:
+        import h5py
+        if h5py.is_hdf5(path):
+            with h5py.File(path, "r") as fh:
+                if "identifier" in fh:
+                    raw = fh["identifier"][()]
+                    identifier = raw.decode() if isinstance(raw, bytes) else str(raw)
+    except OSError:
+        pass
+    return {"identifier": identifier, "path": str(path.resolve()), "sha256": sha256(path)}
+
+
+def _json(obj, what):
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, Path):
+            return str(o)
+        raise TypeError(f"{type(o).__name__} is not JSON-serialisable")
+    try:
+        return json.dumps(obj, default=default, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} must be JSON-serialisable (numbers, strings, lists, dicts): {exc}") from None
+
+
+def _new_nwbfile(description, identifier=None, subject_id="in-silico", subject_description=None):
+    from pynwb import NWBFile
+    from pynwb.file import Subject
+
+    # nwbinspector treats a missing Subject, sex or age as critical. The "subject" of a file the suite writes
+    # is an artefact (a model run, a derived result): it comes into being when the file is written, so its
+    # date of birth is the session start, and sex is "U" (unknown / not applicable).
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    subject = Subject(subject_id=subject_id, sex="U", date_of_birth=now,
+                      description=subject_description or "simulated circuit (neurosuite)")
+    return NWBFile(session_description=description or "neurosuite output",
+                   identifier=identifier or str(uuid.uuid4()), session_start_time=now, subject=subject)
+
+
+def _timeseries(traces, name=None, description=None):
+    from pynwb import TimeSeries
+
+    if not isinstance(traces, Traces):
+        raise InvalidInputError(f"expected Traces for {name!r}; got {type(traces).__name__}.")
+    kwargs = dict(name=name or traces.name.replace("/", "_"), data=np.asarray(traces.data), unit=traces.unit,
+                  description=description or f"{traces.n_channels} channels: {traces.channels[:20]}"
+                  + (f"; epochs: {list(traces.epochs)[:50]}" if traces.epochs is not None else ""))
+    if traces.rate:
+        kwargs.update(rate=traces.rate, starting_time=float(traces.times[0]))
+    else:
+        kwargs.update(timestamps=np.asarray(traces.times))
+    return TimeSeries(**kwargs)
+
+
+def _dataframe_table(df, name, description):
+    from hdmf.common import DynamicTable
+
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(f"table {name!r} must be a pandas DataFrame; got {type(df).__name__}.")
+    if len(df) == 0:
+        raise InvalidInputError(f"table {name!r} is empty; nothing to write.")
+    from hdmf.common import VectorData
+
+    columns = []
+    for col in df.columns:
+        values = df[col].to_numpy()
+        if values.dtype == object:
+            values = np.array([_json(v, f"table {name!r} column {col!r}") if not isinstance(v, str) else v
+                               for v in values], dtype=object)
+        columns.append(VectorData(name=str(col), description=f"column {col}", data=values))
+    return DynamicTable(name=name, description=description, columns=columns)
+
+
+def _array_table(arr, name):
+    from hdmf.common import DynamicTable
+
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputError(f"array {name!r} must be numeric or boolean; got dtype {arr.dtype}.")
+    shape = list(arr.shape)
+    stored = arr.reshape(1) if arr.ndim == 0 else arr
+    if stored.shape[0] == 0:
+        raise InvalidInputError(f"array {name!r} is empty; nothing to write.")
+    from hdmf.common import VectorData
+
+    return DynamicTable(name=name, description=_json({"kind": "array", "shape": shape}, name),
+                        columns=[VectorData(name="values", description="row i holds array[i]", data=stored)])
+
+
+def _add_intervals(nwb, name, intervals):
+    from pynwb.epoch import TimeIntervals
+
+    if not isinstance(intervals, Intervals):
+        raise InvalidInputError(f"intervals {name!r} must be neurodata.io.Intervals; got {type(intervals).__name__}.")
+    if len(intervals) == 0:
+        raise InvalidInputError(f"intervals {name!r} are empty; nothing to write.")
+    table = TimeIntervals(name=name, description=f"{name} ({len(intervals)} intervals)")
+    for col in intervals.table.columns:
+        table.add_column(name=str(col), description=f"column {col}")
+    for i in range(len(intervals)):
+        row = {str(c): intervals.table[c].iloc[i] for c in intervals.table.columns}
+        row = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        table.add_row(start_time=float(intervals.start[i]), stop_time=float(intervals.stop[i]), **row)
+    if name == "trials":
+        nwb.trials = table
+    elif name == "epochs":
+        nwb.epochs = table
+    else:
+        nwb.add_time_intervals(table)
+
+
+def _add_provenance(nwb, kind, analysis, parameters, sources):
+    from hdmf.common import DynamicTable
+
+    from .. import __version__
+
+    module = nwb.create_processing_module(name=SUITE_MODULE, description="neurosuite provenance: how this file "
+                                          "was made (parameters as JSON) and from which sources")
+    prov = DynamicTable(name="provenance", description="one row: what made this file")
+    for col in ("kind", "analysis", "parameters", "software"):
+        prov.add_column(name=col, description={"parameters": "JSON of every parameter used"}.get(col, col))
+    prov.add_row(kind=kind, analysis=analysis, parameters=_json(parameters or {}, "parameters"),
+                 software=f"neurosuite {__version__}")
+    module.add(prov)
+    if sources:
+        table = DynamicTable(name="sources", description="input files this result was computed from")
+        for col in ("identifier", "path", "sha256"):
+            table.add_column(name=col, description=col)
+        for rec in sources:
+            table.add_row(**rec)
+        module.add(table)
+
+
+def _write_atomically(nwb, path):
+    from pynwb import NWBHDF5IO
+
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
+    os.close(fd)
+    try:
+        with NWBHDF5IO(tmp, mode="w") as io:
+            io.write(nwb)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    logger.info("wrote %s", path)
+    return path
+
+
+def _refuse_overwriting_sources(path, sources):
+    target = Path(path).resolve()
+    for rec in sources:
+        if Path(rec["path"]) == target:
+            raise InvalidInputError(f"{path}: is one of the inputs; the suite never overwrites an input. "
+                                    "Choose another output path.")
+
+
+def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=None, tables=None,
+                     parameters=None, description="neurosuite simulation", resolution=None, identifier=None):
+    """Write a simulation as if it were a recording.
+
+    spikes     {population: SpikeTrains} → one ``Units`` table, a ``population`` column, ``resolution`` (s)
+    traces     {name: Traces} → ``acquisition`` TimeSeries (state variables, SI units)
+    stimuli    {name: Traces} → ``stimulus`` TimeSeries
+    intervals  {name: Intervals} → TimeIntervals ("trials" and "epochs" go to their standard places)
+    tables     {name: DataFrame} → DynamicTables in the ``simulation`` processing module (weights, ...)
+    parameters dict → JSON in ``processing/neurosuite/provenance`` so the run can be reproduced
+    """
+    from pynwb.misc import Units
+
+    nwb = _new_nwbfile(description, identifier)
+    if spikes:
+        units = Units(name="units", description="simulated units", resolution=resolution)
+        columns = {}
+        for trains in spikes.values():
+            for col in trains.metadata.columns:
+                if col != "population":
+                    columns.setdefault(str(col), None)
+        units.add_column(name="population", description="simulated population")
+        for col in columns:
+            units.add_column(name=col, description=f"unit property {col}")
+        for population, trains in spikes.items():
+            if not isinstance(trains, SpikeTrains):
+                raise InvalidInputError(f"spikes[{population!r}] must be SpikeTrains; got {type(trains).__name__}.")
+            for j, t in enumerate(trains.times):
+                row = {col: (trains.metadata[col].iloc[j] if col in trains.metadata.columns else "")
+                       for col in columns}
+                row = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+                units.add_unit(spike_times=np.asarray(t), population=str(population), **row)
+        nwb.units = units
+    for name, tr in (traces or {}).items():
+        nwb.add_acquisition(_timeseries(tr, name))
+    for name, tr in (stimuli or {}).items():
+        nwb.add_stimulus(_timeseries(tr, name))
+    for name, iv in (intervals or {}).items():
+        _add_intervals(nwb, name, iv)
+    if tables:
+        module = nwb.create_processing_module(name="simulation", description="simulation tables (weights, ...)")
+        for name, df in tables.items():
+            module.add(_dataframe_table(df, name, f"simulation table {name}"))
+    _add_provenance(nwb, "simulation", "", parameters, [])
+    return _write_atomically(nwb, path)
+
+
+def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, tables=None, traces=None,
+                  spikes=None, description=None):
+    """Write analysis results to a NEW NWB file that names its sources (identifier, path, sha256).
+
+    arrays {name: ndarray} and tables {name: DataFrame} go to the processing module named ``analysis``;
+    traces {name: Traces} become TimeSeries there; spikes (SpikeTrains) become the Units table.
+    """
+    from pynwb.misc import Units
+
+    if not isinstance(analysis, str) or not analysis.isidentifier():
+        raise InvalidInputError(f"analysis must be a short identifier-like name; got {analysis!r}.")
+    records = [_source_record(s) for s in sources]
+    _refuse_overwriting_sources(path, records)
+    nwb = _new_nwbfile(description or f"neurosuite {analysis} results", subject_id="derived",
+                       subject_description="derived data: see processing/neurosuite/sources for the inputs")
+    module = nwb.create_processing_module(name=analysis, description=f"{analysis} results")
+    for name, arr in (arrays or {}).items():
+        module.add(_array_table(arr, name))
+    for name, df in (tables or {}).items():
+        module.add(_dataframe_table(df, name, f"{analysis} table {name}"))
+    for name, tr in (traces or {}).items():
+        module.add(_timeseries(tr, name))
+    if spikes is not None:
+        units = Units(name="units", description=f"units analysed by {analysis}")
+        for t in spikes.times:
+            units.add_unit(spike_times=np.asarray(t))
+        nwb.units = units
+    _add_provenance(nwb, "results", analysis, parameters, records)
+    return _write_atomically(nwb, path)
+
+
+class Results:
+    """What ``read_results`` returns: analysis name, parameters, sources and the stored arrays/tables/traces."""
+
+    def __init__(self, analysis, kind, parameters, sources, arrays, tables, traces):
+        self.analysis, self.kind, self.parameters = analysis, kind, parameters
+        self.sources, self.arrays, self.tables, self.traces = sources, arrays, tables, traces
+
+    def __repr__(self):
+        return (f"<Results {self.analysis or self.kind!r}: arrays {list(self.arrays)}, tables {list(self.tables)}, "
+                f"traces {list(self.traces)}, {len(self.sources)} source(s)>")
+
+
+def read_results(path):
+    """Read a file written by ``write_results`` or ``write_simulation`` back into a Results object."""
+    from hdmf.common import DynamicTable
+    from pynwb import TimeSeries
+
+    with open_nwb(path) as nwb:
+        if SUITE_MODULE not in nwb.processing:
+            raise NWBContentError(f"{path}: was not written by neurosuite (no processing/{SUITE_MODULE}).")
+        suite = nwb.processing[SUITE_MODULE]
+        prov = suite["provenance"].to_dataframe().iloc[0]
+        sources = suite["sources"].to_dataframe().to_dict("records") if "sources" in suite.data_interfaces else []
+        analysis = prov["analysis"]
+        arrays, tables, traces = {}, {}, {}
+        module_name = analysis if prov["kind"] == "results" else "simulation"
+        if module_name in nwb.processing:
+            for name, obj in nwb.processing[module_name].data_interfaces.items():
+                if isinstance(obj, TimeSeries):
+                    traces[name] = _timeseries_to_traces(obj, name, path)
+                elif isinstance(obj, DynamicTable):
+                    try:
+                        meta = json.loads(obj.description)
+                    except ValueError:
+                        meta = None
+                    if isinstance(meta, dict) and meta.get("kind") == "array":
+                        arrays[name] = np.asarray(obj["values"].data[:]).reshape(meta["shape"])
+                    else:
+                        tables[name] = obj.to_dataframe().reset_index(drop=True)
+        return Results(analysis, prov["kind"], json.loads(prov["parameters"]), sources, arrays, tables, traces)

@@ -1,0 +1,44 @@
+"""Shared fixtures: the real test data, and a guard that fails any test leaving global state changed."""
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+
+
+@pytest.fixture(scope="session")
+def testdata():
+    """Path to ../shared/testdata (real recordings); skips when the folder is absent."""
+    if not TESTDATA.is_dir():
+        pytest.skip(f"real test data not found at {TESTDATA} (the ../shared/testdata folder beside the project)")
+    return TESTDATA
+
+
+def _global_state():
+    state = {"root_level": logging.getLogger().level,
+             "suite_level": logging.getLogger("neurosuite").level}
+    if "brian2" in sys.modules:
+        import brian2
+        from brian2.devices.device import get_device
+        state["brian2_device"] = type(get_device()).__name__
+        state["brian2_target"] = brian2.prefs["codegen.target"]
+        state["brian2_openmp"] = brian2.prefs["devices.cpp_standalone.openmp_threads"]
+    if "torch" in sys.modules:
+        import torch
+        state["torch_threads"] = torch.get_num_threads()
+    return state
+
+
+@pytest.fixture(autouse=True)
+def no_global_state_change():
+    """Fail a test that changes the Brian2 device/preferences, log levels or torch threads."""
+    before = _global_state()
+    yield
+    after = _global_state()
+    changed = {k: (before[k], after[k]) for k in before if k in after and before[k] != after[k]}
+    assert not changed, f"test left global state changed (before, after): {changed}"
