@@ -1,0 +1,157 @@
+"""The dynamic functional connectome of Dyballa et al. (2024): affinities → NTF → weighted-SBM communities.
+
+    Dyballa L, Lang S, Haslund-Gourley A, Yemini E, Zucker SW (2024). Learning dynamic representations of the
+    functional connectome in neurobiological networks. ICLR 2024. arXiv:2402.14102.
+
+The defaults below are the single source of this method's settings; ``models/dyballa_2024_connectome.json``
+documents each of them (and every choice the paper leaves open).
+"""
+import numbers
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..utils import check_option, check_scalar, logger, progress
+from .affinity import pairs_to_matrix
+from .ntf import NTF
+from .result import ConnectomeResult
+from .sbm import WeightedSBM
+from .tensor import as_traces, build_affinity_tensor
+
+
+class DynamicConnectome:
+    """Dynamic functional connectome: time-resolved affinities, NTF components, communities per component.
+
+    Parameters
+    ----------
+    rank : int or "auto"
+        Number of NTF components ("auto": chosen in ``rank_range`` by error and stability).
+    rank_range : (int, int)
+        Ranks tried when ``rank="auto"``.
+    smooth : float
+        SD (s) of the Gaussian smoothing applied before differentiating the traces.
+    window : float
+        SD (s) of the Gaussian window of the local derivative correlation.
+    z : float
+        Null SDs a local correlation must exceed to count as affinity.
+    resolution : float or None
+        Spacing (s) of the affinity time samples; None keeps every frame.
+    n_restarts, n_iter_max, tol, stability_threshold, min_improvement
+        Passed to :class:`~neurodata.connectome.ntf.NTF`.
+    max_blocks, sbm_n_init : int
+        Passed to :class:`~neurodata.connectome.sbm.WeightedSBM` (``n_blocks="auto"``, chosen by ICL).
+    edge_fraction : float
+        A pair is an edge of a component's graph when its affinity loading exceeds this fraction of the
+        component's largest loading (NTF leaves a floor of tiny positive loadings on unrelated pairs).
+    dtype : "float32" or "float64"
+        Precision of the affinity tensor (float32 halves the memory of whole-brain tensors).
+    chunk_pairs : int
+        Pairs per affinity chunk (bounds the working memory).
+    seed : None, int or numpy.random.Generator
+    verbose : bool
+
+    Attributes
+    ----------
+    result_ : ConnectomeResult (factors, partitions, parameters; ``to_nwb``, ``plot``)
+    ntf_ : the fitted NTF; sbms_ : one fitted WeightedSBM per component; tensor_shape_ : (T, animals, pairs)
+    """
+
+    def __init__(self, rank="auto", *, rank_range=(1, 8), smooth=0.2, window=3.0, z=2.5, resolution=0.5,
+                 n_restarts=6, n_iter_max=500, tol=1e-5, stability_threshold=0.9, min_improvement=0.05,
+                 max_blocks=10, sbm_n_init=5, edge_fraction=0.05, dtype="float32", chunk_pairs=4096,
+                 seed=None, verbose=False):
+        self.rank = rank
+        self.rank_range = rank_range
+        self.smooth = smooth
+        self.window = window
+        self.z = z
+        self.resolution = resolution
+        self.n_restarts = n_restarts
+        self.n_iter_max = n_iter_max
+        self.tol = tol
+        self.stability_threshold = stability_threshold
+        self.min_improvement = min_improvement
+        self.max_blocks = max_blocks
+        self.sbm_n_init = sbm_n_init
+        self.edge_fraction = edge_fraction
+        self.dtype = dtype
+        self.chunk_pairs = chunk_pairs
+        self.seed = seed
+        self.verbose = verbose
+
+    def _validate(self):
+        name = type(self).__name__
+        check_scalar(self.smooth, "smooth", name, low=0.0, low_inclusive=False)
+        check_scalar(self.window, "window", name, low=0.0, low_inclusive=False)
+        check_scalar(self.z, "z", name, low=0.0)
+        if self.resolution is not None:
+            check_scalar(self.resolution, "resolution", name, low=0.0, low_inclusive=False)
+        check_scalar(self.edge_fraction, "edge_fraction", name, low=0.0, high=1.0, high_inclusive=False)
+        check_option(self.dtype, "dtype", ("float32", "float64"))
+        check_scalar(self.chunk_pairs, "chunk_pairs", name, kind=numbers.Integral, low=1)
+
+    def get_params(self):
+        return {k: getattr(self, k) for k in ("rank", "rank_range", "smooth", "window", "z", "resolution",
+                                              "n_restarts", "n_iter_max", "tol", "stability_threshold",
+                                              "min_improvement", "max_blocks", "sbm_n_init", "edge_fraction",
+                                              "dtype", "chunk_pairs", "seed")}
+
+    def fit(self, recordings, y=None, *, rate=None, animal_names=None):
+        """Fit to one or several recordings of the same protocol (one per animal).
+
+        ``recordings``: a Traces, an NWB path, an array (time × neurons, with ``rate`` in Hz), or a list of
+        these. Neurons are matched across animals by their labels (``Traces.channels``; NWB ROI ids).
+        """
+        self._validate()
+        if isinstance(recordings, (list, tuple)):
+            recs = list(recordings)
+        else:
+            recs = [recordings]
+        if not recs:
+            raise InvalidInputError("recordings is empty; give at least one recording.")
+        traces = [as_traces(r, rate=rate, name=f"animal{a}") for a, r in enumerate(recs)]
+        if animal_names is None:
+            animal_names = [tr.name if len({t.name for t in traces}) == len(traces) else f"animal{a}"
+                            for a, tr in enumerate(traces)]
+        animal_names = [str(a) for a in animal_names]
+        if len(animal_names) != len(traces):
+            raise InvalidInputError(f"{len(animal_names)} animal names for {len(traces)} recordings.")
+        from ..utils import check_random_state
+
+        rng = check_random_state(self.seed)
+        tensor, times, labels, frame_rate = build_affinity_tensor(
+            traces, smooth=self.smooth, window=self.window, z=self.z, resolution=self.resolution,
+            dtype=np.dtype(self.dtype), chunk_pairs=self.chunk_pairs, verbose=self.verbose)
+        if not np.any(tensor > 0):
+            raise InvalidInputError("No pair of neurons has any affinity above chance (the tensor is all zeros); "
+                                    "lower z or lengthen window.")
+        self.tensor_shape_ = tensor.shape
+        logger.info("affinity tensor %s (time × animals × pairs), %.1f%% non-zero", tensor.shape,
+                    100 * np.count_nonzero(tensor) / tensor.size)
+        self.ntf_ = NTF(rank=self.rank, rank_range=self.rank_range, n_restarts=self.n_restarts,
+                        n_iter_max=self.n_iter_max, tol=self.tol, stability_threshold=self.stability_threshold,
+                        min_improvement=self.min_improvement, seed=rng, verbose=self.verbose).fit(tensor)
+        del tensor
+        n = len(labels)
+        self.sbms_ = []
+        for k in progress(range(self.ntf_.rank_), desc="communities", verbose=self.verbose):
+            graph = pairs_to_matrix(self.ntf_.factors_[2][:, k], n)
+            sbm = WeightedSBM(n_blocks="auto", max_blocks=self.max_blocks, n_init=self.sbm_n_init,
+                              edge_threshold=self.edge_fraction * float(graph.max()), seed=rng)
+            self.sbms_.append(sbm.fit(graph))
+        params = self.get_params()
+        params["seed"] = self.seed if isinstance(self.seed, (int, type(None))) else "generator"
+        params["rank_range"] = list(self.rank_range)
+        params["frame_rate"] = frame_rate
+        self.result_ = ConnectomeResult(
+            weights=self.ntf_.weights_, temporal=self.ntf_.factors_[0], animal=self.ntf_.factors_[1],
+            affinity=self.ntf_.factors_[2], times=times, neuron_labels=labels, animal_names=animal_names,
+            partitions=np.array([s.labels_ for s in self.sbms_]), n_blocks=np.array([s.n_blocks_ for s in self.sbms_]),
+            icl=np.array([s.icl_ for s in self.sbms_]), rank_scores=self.ntf_.rank_scores_,
+            reconstruction_error=self.ntf_.reconstruction_error_, parameters=params)
+        return self
+
+
+def compute_connectome(recordings, *, rate=None, animal_names=None, **params):
+    """Function form of :class:`DynamicConnectome`: fit and return the ConnectomeResult."""
+    return DynamicConnectome(**params).fit(recordings, rate=rate, animal_names=animal_names).result_

@@ -1,0 +1,125 @@
+"""Ground truth for the dynamic functional connectome: calcium traces with planted, time-varying communities.
+
+Each motif m is a set of neurons that, during its active epoch and only in the animals that show it, receive
+common input events: every event makes each member fire with probability ``p_join`` in the same frame. Outside
+the epoch (and always for non-members) neurons fire privately (Poisson). Spikes are turned into fluorescence
+the usual way (Vogelstein et al. 2009): instantaneous rise, exponential decay with ``tau_decay``, a per-neuron
+baseline and gain (so the analysis must be invariant to both), and Gaussian measurement noise.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodata.errors import InvalidInputError
+from neurodata.io.objects import Traces
+from neurodata.utils import check_random_state, check_scalar
+
+
+@dataclass(frozen=True)
+class PlantedConnectome:
+    """Simulated recordings and the structure planted in them."""
+    traces: list            # one neurodata Traces (time × neurons, dF/F-like) per animal
+    members: np.ndarray     # (motifs × neurons) bool: who belongs to each motif
+    epochs: np.ndarray      # (motifs × frames) bool: when each motif is active
+    animals: np.ndarray     # (motifs × animals) bool: which animals show each motif
+    spikes: list            # one (time × neurons) int array of spike counts per animal
+    rate: float             # frame rate (Hz)
+
+
+def default_motifs(n_neurons=30, n_motifs=3, motif_size=8, seed=0):
+    """Disjoint motifs of ``motif_size`` random neurons (remaining neurons belong to none)."""
+    rng = check_random_state(seed)
+    if n_motifs * motif_size > n_neurons:
+        raise InvalidInputError(f"{n_motifs} disjoint motifs of {motif_size} neurons need ≥ "
+                                f"{n_motifs * motif_size} neurons; got n_neurons={n_neurons}.")
+    order = rng.permutation(n_neurons)
+    members = np.zeros((n_motifs, n_neurons), bool)
+    for m in range(n_motifs):
+        members[m, order[m * motif_size:(m + 1) * motif_size]] = True
+    return members
+
+
+def simulate_dynamic_communities(*, n_neurons=30, n_animals=4, duration=300.0, rate=10.0, members=None,
+                                 epochs=None, animals=None, private_rate=0.3, event_rate=1.0, p_join=0.8,
+                                 tau_decay=1.0, noise=0.05, seed=None):
+    """Simulate calcium traces of ``n_animals`` animals with planted time-varying communities.
+
+    Parameters
+    ----------
+    n_neurons, n_animals : int
+    duration : float
+        Recording length (s).
+    rate : float
+        Frame rate (Hz).
+    members : (motifs × neurons) bool, optional
+        Motif membership; default: 3 disjoint motifs of 8 neurons (:func:`default_motifs`).
+    epochs : list of (start_s, stop_s) per motif, optional
+        When each motif is active; default: consecutive, non-overlapping epochs tiling the middle 90 % of the
+        recording, with gaps between them.
+    animals : (motifs × animals) bool, optional
+        Which animals show each motif; default: motif m in animals m, m+1 (mod n_animals) — some motifs shared.
+    private_rate : float
+        Private firing rate of every neuron (Hz).
+    event_rate : float
+        Rate of common input events of an active motif (Hz).
+    p_join : float
+        Probability that a member fires on a common event.
+    tau_decay : float
+        Calcium indicator decay time constant (s).
+    noise : float
+        SD of the additive measurement noise, relative to the fluorescence of one spike.
+    seed : None, int or numpy.random.Generator
+    """
+    owner = "simulate_dynamic_communities"
+    check_scalar(n_neurons, "n_neurons", owner, kind=int, low=2)
+    check_scalar(n_animals, "n_animals", owner, kind=int, low=1)
+    check_scalar(duration, "duration", owner, low=0.0, low_inclusive=False)
+    check_scalar(rate, "rate", owner, low=0.0, low_inclusive=False)
+    for name in ("private_rate", "event_rate", "tau_decay", "noise"):
+        check_scalar(locals()[name], name, owner, low=0.0)
+    check_scalar(p_join, "p_join", owner, low=0.0, high=1.0)
+    rng = check_random_state(seed)
+    n_frames = int(round(duration * rate))
+    dt = 1.0 / rate
+
+    members = default_motifs(n_neurons, seed=rng) if members is None else np.asarray(members, bool)
+    if members.ndim != 2 or members.shape[1] != n_neurons:
+        raise InvalidInputError(f"members must be (motifs × {n_neurons}) booleans; got shape {members.shape}.")
+    n_motifs = members.shape[0]
+    if epochs is None:
+        edges = np.linspace(0.05 * duration, 0.95 * duration, n_motifs + 1)
+        span = np.diff(edges)
+        epochs = [(edges[m] + 0.1 * span[m], edges[m + 1] - 0.1 * span[m]) for m in range(n_motifs)]
+    if len(epochs) != n_motifs:
+        raise InvalidInputError(f"epochs must give one (start, stop) per motif ({n_motifs}); got {len(epochs)}.")
+    t = np.arange(n_frames) * dt
+    active = np.array([(t >= a) & (t < b) for a, b in epochs], dtype=bool).reshape(n_motifs, n_frames)
+    if animals is None:
+        animals = np.zeros((n_motifs, n_animals), bool)
+        for m in range(n_motifs):
+            animals[m, [m % n_animals, (m + 1) % n_animals]] = True
+    animals = np.asarray(animals, bool)
+    if animals.shape != (n_motifs, n_animals):
+        raise InvalidInputError(f"animals must be (motifs × animals) = {(n_motifs, n_animals)}; "
+                                f"got {animals.shape}.")
+
+    kernel = np.exp(-np.arange(int(np.ceil(8 * tau_decay * rate)) + 1) * dt / max(tau_decay, 1e-12))
+    traces, spikes_all = [], []
+    labels = [f"n{i:03d}" for i in range(n_neurons)]
+    for a in range(n_animals):
+        spikes = rng.poisson(private_rate * dt, size=(n_frames, n_neurons))
+        for m in range(n_motifs):
+            if not animals[m, a]:
+                continue
+            events = (rng.random(n_frames) < event_rate * dt) & active[m]
+            idx = np.flatnonzero(members[m])
+            joins = rng.random((int(events.sum()), idx.size)) < p_join
+            spikes[np.ix_(np.flatnonzero(events), idx)] += joins
+        calcium = np.apply_along_axis(lambda s: np.convolve(s, kernel)[:n_frames], 0, spikes.astype(float))
+        gain = rng.uniform(0.5, 2.0, n_neurons)
+        baseline = rng.uniform(0.5, 1.5, n_neurons)
+        fluor = baseline + gain * (calcium + noise * rng.standard_normal(calcium.shape))
+        traces.append(Traces(fluor, rate=rate, channels=labels, unit="a.u.", name=f"animal{a}"))
+        spikes_all.append(spikes)
+    return PlantedConnectome(traces=traces, members=members, epochs=active, animals=animals,
+                             spikes=spikes_all, rate=float(rate))
