@@ -102,9 +102,8 @@ def crossnobis(trials, conditions, partitions=None, noise="shrinkage"):
     partitions : array (n_trials,) of independent partition (run / fold) labels, optional. By default the
         k-th repetition of each condition forms partition k. Each condition must occur in >= 2 partitions.
     noise : {"shrinkage", "diagonal", "identity"}
-        Noise covariance used for whitening, estimated from the residuals of trials around their
-        partition × condition mean: Ledoit–Wolf shrinkage, its diagonal, or none (cross-validated squared
-        Euclidean).
+        Noise covariance used for whitening, estimated from the residuals of trials around their condition
+        mean: Ledoit–Wolf shrinkage, its diagonal, or none (cross-validated squared Euclidean).
 
     Returns
     -------
@@ -125,20 +124,23 @@ def crossnobis(trials, conditions, partitions=None, noise="shrinkage"):
     part_ids = np.unique(parts)
     # partition × condition means; partitions lacking a condition are skipped for pairs involving it
     means = np.full((part_ids.size, conds.size, x.shape[1]), np.nan)
-    resid = np.empty_like(x)
     for a, pa in enumerate(part_ids):
         for c, cond in enumerate(conds):
             sel = (parts == pa) & (labels == cond)
             if sel.any():
                 means[a, c] = x[sel].mean(axis=0)
-                resid[sel] = x[sel] - means[a, c]
+    # noise residuals around each condition's mean (partition cells often hold a single trial)
+    resid = x.copy()
+    for cond in conds:
+        sel = labels == cond
+        resid[sel] -= x[sel].mean(axis=0)
     present = ~np.isnan(means[:, :, 0])
     short = conds[present.sum(axis=0) < 2]
     if short.size:
         raise InvalidInputError(f"crossnobis needs every condition in at least 2 partitions; "
                                 f"condition(s) {list(short)[:5]} occur in fewer.")
     if noise != "identity":
-        dof = max(x.shape[0] - np.count_nonzero(present), 1)
+        dof = max(x.shape[0] - conds.size, 1)
         if noise == "diagonal":
             var = np.einsum("ij,ij->j", resid, resid) / dof
             if np.any(var <= 0):

@@ -76,7 +76,7 @@ def _trial_table(trials, condition):
 
 
 def _means(values, labels):
-    conds = sorted(pd.unique(labels), key=str)
+    conds = sorted((c.item() if isinstance(c, np.generic) else c for c in pd.unique(labels)), key=str)
     return conds, np.stack([values[labels == c].mean(axis=0) for c in conds])
 
 
@@ -169,7 +169,7 @@ def responses_from_mne(obj, picks="meg", scale="channel_type", tmin=None, tmax=N
     except ValueError as exc:
         raise InvalidInputError(f"responses_from_mne: cannot pick/crop ({exc}).") from None
     traces = read_mne(picked if isinstance(obj, list) else picked[0])
-    data = np.asarray(traces.data, dtype=float)  # time × channels [× epochs]
+    data = np.array(traces.data, dtype=float)  # a writable copy: time × channels [× epochs]
     if data.ndim == 2:
         data = data[:, :, None]
     labels = np.asarray(traces.epochs if traces.epochs is not None else [getattr(picked[0], "comment", "evoked")])
