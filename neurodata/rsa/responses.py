@@ -76,7 +76,11 @@ def _trial_table(trials, condition):
 
 
 def _means(values, labels):
-    conds = sorted((c.item() if isinstance(c, np.generic) else c for c in pd.unique(labels)), key=str)
+    conds = [c.item() if isinstance(c, np.generic) else c for c in pd.unique(labels)]
+    try:
+        conds = sorted(conds)
+    except TypeError:  # mixed label types: order by their text
+        conds = sorted(conds, key=str)
     return conds, np.stack([values[labels == c].mean(axis=0) for c in conds])
 
 
