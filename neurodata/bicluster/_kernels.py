@@ -132,3 +132,97 @@ def crt_counts(n, conc, u_pool):
                     out[j, k] += 1
                 m += 1
     return out
+
+
+@njit(cache=True)
+def assemble_information(omega, resid, labels, C, K):
+    """J[t] = Σ_i ω_it c̃_i c̃_iᵀ and h[t] = Σ_i c̃_i resid_it with c̃_i = [1, c_i] on its cluster's block.
+
+    J is block diagonal (each neuron loads on one cluster), so only the blocks are accumulated.
+    """
+    N, T = omega.shape
+    P = C.shape[1] + 1
+    D = K * P
+    J = np.zeros((T, D, D))
+    h = np.zeros((T, D))
+    ct = np.empty(P)
+    for i in range(N):
+        o = labels[i] * P
+        ct[0] = 1.0
+        ct[1:] = C[i]
+        for t in range(T):
+            w = omega[i, t]
+            g = resid[i, t]
+            for a in range(P):
+                h[t, o + a] += ct[a] * g
+                wa = w * ct[a]
+                for c in range(P):
+                    J[t, o + a, o + c] += wa * ct[c]
+    return J, h
+
+
+@njit(cache=True)
+def laplace_pairs(y, d, r, lat, rows, cols, poisson, n_iter):
+    """Laplace log marginal of neuron rows[m] under latent lat[cols[m]] with c ~ N(0, I) integrated out.
+
+    lat (K, p+1, T): [μ; x] per candidate latent; log mean = d_i + μ_t + cᵀ x_t. Terms that depend on y and r
+    alone are dropped. Damped Newton on the (concave) log posterior of c.
+    """
+    M = rows.shape[0]
+    T = y.shape[1]
+    p = lat.shape[1] - 1
+    out = np.empty(M)
+    eta = np.empty(T)
+    for m in range(M):
+        i = rows[m]
+        k = cols[m]
+        ri = r[i]
+        logr = np.log(ri)
+        c = np.zeros(p)
+        H = np.zeros((p, p))
+        stop = n_iter
+        for it in range(n_iter + 1):
+            grad = -c.copy()
+            H[:, :] = 0.0
+            for a in range(p):
+                H[a, a] = 1.0
+            ll = 0.0
+            for t in range(T):
+                e = d[i] + lat[k, 0, t]
+                for a in range(p):
+                    e += c[a] * lat[k, a + 1, t]
+                if e > 30.0:
+                    e = 30.0
+                yt = y[i, t]
+                if poisson:
+                    lam = np.exp(e)
+                    g = yt - lam
+                    w = lam
+                    ll += yt * e - lam
+                else:
+                    if e > logr:
+                        lse = e + np.log1p(np.exp(logr - e))
+                    else:
+                        lse = logr + np.log1p(np.exp(e - logr))
+                    q = np.exp(e - lse)
+                    g = yt - (yt + ri) * q
+                    w = (yt + ri) * q * (1.0 - q)
+                    ll += yt * e - (yt + ri) * lse
+                for a in range(p):
+                    xa = lat[k, a + 1, t]
+                    grad[a] += xa * g
+                    for b in range(p):
+                        H[a, b] += w * xa * lat[k, b + 1, t]
+            if it == stop:
+                break
+            step = np.linalg.solve(H, grad)
+            norm = np.sqrt(np.sum(step * step))
+            if norm > 3.0:
+                step *= 3.0 / norm
+            c += step
+            if norm < 1e-8:
+                # one more pass evaluates ll and H at the optimum
+                stop = it + 1
+        sign, logdet = np.linalg.slogdet(H)
+        out[m] = ll - 0.5 * np.sum(c * c) - 0.5 * logdet
+    return out

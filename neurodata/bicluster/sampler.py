@@ -45,6 +45,7 @@ class ChainState:
     beta: np.ndarray        # (L,)
     trans: np.ndarray       # (L, L)
     iteration: int = 0
+    keep_states: bool = False
     next_id: int = 1
     ref_labels: np.ndarray = None   # stable-id labels that later draws are matched to
     ref_latents: dict = field(default_factory=dict)  # stable id → (p+1, T) reference latents for sign/order
@@ -60,12 +61,7 @@ def initial_state(rng, y, cfg):
     N, T = y.shape
     p, L = cfg.p, cfg.n_states
     S = U.proposal_latents(rng, 1, p, T, spline=True)[0].T.copy()
-    beta = rng.dirichlet(np.full(L, cfg.gamma / L))
-    trans = np.vstack([rng.dirichlet(cfg.alpha * beta + cfg.kappa * np.eye(L)[j] + 1e-12) for j in range(L)])
-    states = np.empty(T, dtype=np.int64)
-    states[0] = rng.integers(L)
-    for t in range(1, T):
-        states[t] = rng.choice(L, p=trans[states[t - 1]] / trans[states[t - 1]].sum())
+    _, _, beta, trans, states = prior_states(rng, T, cfg)
     D = p + 1
     return ChainState(
         labels=np.zeros(N, dtype=np.int64), ids=np.array([0]), S=S,
@@ -73,6 +69,23 @@ def initial_state(rng, y, cfg):
         r=np.ones(N) if cfg.likelihood == "negbin" else np.full(N, POISSON_PROPOSAL_R),
         states=states, A=np.tile(np.eye(D), (L, 1, 1)), b=np.zeros((L, D)),
         Q=np.tile(cfg.new_cluster_q * np.eye(D), (L, 1, 1)), beta=beta, trans=trans)
+
+
+def prior_states(rng, T, cfg):
+    """β, π and a state path from the weak-limit sticky HDP-HMM prior (uniform initial state)."""
+    L = cfg.n_states
+    beta = np.maximum(rng.dirichlet(np.full(L, cfg.gamma / L)), 1e-300)
+    beta /= beta.sum()
+    trans = np.vstack([rng.dirichlet(cfg.alpha * beta + cfg.kappa * np.eye(L)[j]) for j in range(L)])
+    trans = np.maximum(trans, 1e-300)
+    trans /= trans.sum(1, keepdims=True)
+    cum = np.cumsum(trans, 1)
+    u = rng.random(T)
+    states = np.empty(T, dtype=np.int64)
+    states[0] = int(u[0] * L)
+    for t in range(1, T):
+        states[t] = min(int(np.searchsorted(cum[states[t - 1]], u[t])), L - 1)
+    return L, None, beta, trans, states
 
 
 def linear_predictor(st, p):
@@ -123,8 +136,8 @@ class Sampler:
         eta_old = st.d[:, None] + Ctil @ st.S.T
         r = self._r_pg()
         omega, kappa = U.nb_pseudo_obs(self.rng, y, r, eta_old)
-        S_new = U.sample_latents(self.rng, omega, kappa, st.d[:, None], Ctil, st.states, st.A, st.b, st.Q,
-                                 np.zeros(D), np.eye(D))
+        S_new = U.sample_latents(self.rng, omega, kappa, st.d[:, None], st.labels, st.C, K, st.states, st.A,
+                                 st.b, st.Q, np.zeros(D), np.eye(D))
         if self.poisson:
             # one MH decision per cluster, as the reference code does
             eta_new = st.d[:, None] + Ctil @ S_new.T
@@ -135,8 +148,24 @@ class Sampler:
                     S_new[:, block(k, p)] = st.S[:, block(k, p)]
         st.S = S_new
 
+    def _restart_states(self):
+        """The reference's escape from a degenerate segmentation: while one state holds most bins (during the
+        first 1 % of iterations, or after occupancy > 70 % until it falls below 60 %), the dynamics step starts
+        from a state path drawn afresh from the sticky HDP-HMM prior, as a newly built pyhsmm model would."""
+        st, T = self.state, self.state.states.size
+        occ = np.bincount(st.states).max() / T
+        if st.iteration > self.cfg.burn_reference:
+            if st.keep_states and occ > 0.7:
+                st.keep_states = False
+            elif not st.keep_states and occ < 0.6:
+                st.keep_states = True
+        if st.keep_states and st.iteration > self.cfg.burn_reference:
+            return
+        _, _, st.beta, st.trans, st.states = prior_states(self.rng, T, self.cfg)
+
     def step_dynamics(self):
         st, cfg = self.state, self.cfg
+        self._restart_states()
         st.A, st.b, st.Q = U.sample_dynamics(self.rng, st.S, st.states, cfg.n_states, cfg.dynamics_prior_scale)
         st.beta, st.trans = U.sample_sticky_hdp(self.rng, st.states, st.beta, cfg.alpha, cfg.gamma, cfg.kappa)
         ll = U.transition_loglik(st.S, st.A, st.b, st.Q)
@@ -166,7 +195,9 @@ class Sampler:
             return
         st = self.state
         eta = linear_predictor(st, self.cfg.p)
-        st.r, _ = U.sample_dispersion(self.rng, self.y, eta, st.r, self.cfg.r_prior_shape, self.cfg.r_prior_rate)
+        a0, h0 = self.cfg.r_prior_shape, self.cfg.r_prior_rate
+        st.r, _ = U.sample_dispersion(self.rng, self.y, eta, st.r, a0, h0)
+        st.r = U.slice_dispersion(self.rng, self.y, eta, st.r, a0, h0)
 
     def identify(self):
         """Re-centre each cluster's latents (shift into d_i and b) and rotate x^(k) to orthogonal rows (SVD),
@@ -250,19 +281,14 @@ class Sampler:
 
     def _marginals(self, rows, lat, r):
         """Laplace log marginals of neurons ``rows`` under each latent in ``lat``: (len(rows), len(lat))."""
-        st, y = self.state, self.y
-        n, K = rows.size, len(lat)
-        L3 = np.stack(lat)  # (K, p+1, T)
-        off = st.d[rows, None, None] + L3[None, :, 0, :]  # (n, K, T)
-        X = np.broadcast_to(L3[None, :, 1:, :], (n, K) + L3[:, 1:, :].shape[1:])
-        out = U.laplace_log_marginal(np.repeat(y[rows], K, axis=0), off.reshape(n * K, -1),
-                                     X.reshape(n * K, *X.shape[2:]), np.repeat(r[rows], K), self.poisson)
-        return out.reshape(n, K)
+        K = len(lat)
+        rr = np.repeat(rows, K)
+        cc = np.tile(np.arange(K), rows.size)
+        out = U.laplace_log_marginal_pairs(self.y, self.state.d, r, np.stack(lat), rr, cc, self.poisson)
+        return out.reshape(rows.size, K)
 
     def _marginals_pairs(self, rows, lat, r):
-        st, y = self.state, self.y
-        off = st.d[rows, None] + lat[:, 0, :]
-        return U.laplace_log_marginal(y[rows], off, lat[:, 1:, :], r[rows], self.poisson)
+        return U.laplace_log_marginal_pairs(self.y, self.state.d, r, lat, rows, np.arange(rows.size), self.poisson)
 
     def _rebuild(self, labels, lat, born):
         """Drop empty clusters, append new ones (dynamics blocks A = I, b = 0, Q = q I, no coupling), then
@@ -311,7 +337,8 @@ class Sampler:
         r = self._r_pg()[rows]
         omega, kappa = U.nb_pseudo_obs(self.rng, y[rows], r, eta_old)
         P = p + 1
-        S_k = U.sample_latents(self.rng, omega, kappa, st.d[rows, None], Ct, np.zeros(y.shape[1], np.int64),
+        S_k = U.sample_latents(self.rng, omega, kappa, st.d[rows, None], np.zeros(rows.size, np.int64),
+                               st.C[rows], 1, np.zeros(y.shape[1], np.int64),
                                np.eye(P)[None], np.zeros((1, P)), self.cfg.new_cluster_q * np.eye(P)[None],
                                np.zeros(P), np.eye(P))
         if self.poisson:

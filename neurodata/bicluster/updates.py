@@ -9,7 +9,8 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import lfilter
 from scipy.special import gammaln
 
-from ._kernels import crt_counts, crt_row_sums, ffbs_information, hmm_sample_states
+from ._kernels import (assemble_information, crt_counts, crt_row_sums, ffbs_information, hmm_sample_states,
+                       laplace_pairs)
 
 LOG2PI = np.log(2.0 * np.pi)
 
@@ -52,13 +53,12 @@ def loading_matrix(labels, C, K):
     return out
 
 
-def sample_latents(rng, omega, kappa, offset, Ctil, states, A, b, Q, m0, P0):
-    """Draw S (T, D) | ω, κ' from the linear-Gaussian model κ'/ω − offset ~ N(Ctil S_t, 1/ω)."""
+def sample_latents(rng, omega, kappa, offset, labels, C, K, states, A, b, Q, m0, P0):
+    """Draw S (T, D) | ω, κ' from the linear-Gaussian model κ'/ω − offset ~ N(c̃_i · S_t, 1/ω)."""
     T = omega.shape[1]
-    D = Ctil.shape[1]
+    D = K * (C.shape[1] + 1)
     resid = kappa - omega * offset  # ω × (pseudo-observation − offset)
-    J = np.einsum("nt,nd,ne->tde", omega, Ctil, Ctil, optimize=True)
-    h = resid.T @ Ctil
+    J, h = assemble_information(omega, resid, labels.astype(np.int64), C, K)
     z = rng.standard_normal((T, D))
     S, _ = ffbs_information(J, h, states.astype(np.int64), A, b, Q, m0, P0, z)
     return S
@@ -210,7 +210,58 @@ def sample_dispersion(rng, y, eta, r, a0=1.0, h0=1.0):
     return np.where(accept, prop, r), accept
 
 
+def nb_dispersion_logpost(y, lam, log_r, a0, h0):
+    """log p(log r_i | y_i, λ_i) per row under r ~ Gamma(a0, h0) (with the log-r Jacobian)."""
+    r = np.exp(log_r)[:, None]
+    ll = (gammaln(y + r) - gammaln(r) + r * np.log(r) - (r + y) * np.log(r + lam)).sum(1)
+    return ll + a0 * log_r - h0 * np.exp(log_r)
+
+
+def slice_dispersion(rng, y, eta, r, a0=1.0, h0=1.0, width=1.0, max_steps=20):
+    """r_i | y, η by a vectorised univariate slice sampler on log r_i (Neal 2003: stepping out + shrinkage).
+
+    The CRT move mixes slowly when counts are small next to r (tables ≈ customers), so every sweep adds this
+    exact update of the same conditional.
+    """
+    lam = np.exp(eta)
+    x0 = np.log(r)
+    f0 = nb_dispersion_logpost(y, lam, x0, a0, h0)
+    logu = f0 + np.log(rng.random(x0.size))
+    left = x0 - width * rng.random(x0.size)
+    right = left + width
+    for _ in range(max_steps):
+        grow = nb_dispersion_logpost(y, lam, left, a0, h0) > logu
+        if not grow.any():
+            break
+        left = np.where(grow, left - width, left)
+    for _ in range(max_steps):
+        grow = nb_dispersion_logpost(y, lam, right, a0, h0) > logu
+        if not grow.any():
+            break
+        right = np.where(grow, right + width, right)
+    x = x0.copy()
+    todo = np.ones(x0.size, dtype=bool)
+    for _ in range(60):
+        prop = left + rng.random(x0.size) * (right - left)
+        ok = nb_dispersion_logpost(y, lam, prop, a0, h0) > logu
+        take = todo & ok
+        x[take] = prop[take]
+        todo &= ~ok
+        if not todo.any():
+            break
+        shrink_left = todo & (prop < x0)
+        left = np.where(shrink_left, prop, left)
+        right = np.where(todo & ~shrink_left, prop, right)
+    return np.exp(x)
+
+
 # ---------------------------------------------------------------- labels: Laplace marginal over c_i
+def laplace_log_marginal_pairs(y, d, r, lat, rows, cols, poisson, n_iter=30):
+    """Laplace log marginals of neurons ``rows`` under candidate latents ``lat[cols]`` (numba kernel)."""
+    return laplace_pairs(y, d, r, np.ascontiguousarray(lat), rows.astype(np.int64), cols.astype(np.int64),
+                         bool(poisson), n_iter)
+
+
 def laplace_log_marginal(y, offset, X, r, poisson, n_iter=25):
     """log ∫ p(y | offset + cᵀX) N(c; 0, I) dc by Laplace, batched over the leading axis.
 

@@ -1,0 +1,309 @@
+"""BiclusterMCMC: Bayesian bi-clustering of spike counts (neurons × time states), Wei 2023 (arXiv 2309.02213)."""
+import hashlib
+import os
+import pickle
+import warnings
+
+import numpy as np
+
+from ..errors import DataFileError, InvalidInputError
+from ..utils import check_option, check_random_state, check_scalar, logger, progress
+from . import summaries
+from .sampler import Sampler, Settings, linear_predictor
+
+
+def initial_labels(y, n_clusters, rng):
+    """Labels for the chain's start: one cluster (the reference code) or k-means of the neurons' smoothed,
+    standardised √counts; ``n_clusters='auto'`` picks k in 2 … 8 by silhouette."""
+    from scipy.ndimage import gaussian_filter1d
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    N = y.shape[0]
+    if n_clusters == 1 or N < 3:
+        return np.zeros(N, dtype=np.int64)
+    f = gaussian_filter1d(np.sqrt(y), 5.0, axis=1)
+    f = (f - f.mean(1, keepdims=True)) / np.maximum(f.std(1, keepdims=True), 1e-12)
+    seed = int(rng.integers(2**31))
+    if n_clusters == "auto":
+        best, best_score = np.zeros(N, dtype=np.int64), -np.inf
+        for k in range(2, min(8, N - 1) + 1):
+            lab = KMeans(k, n_init=10, random_state=seed).fit_predict(f)
+            score = silhouette_score(f, lab)
+            if score > best_score:
+                best, best_score = lab, score
+        return best.astype(np.int64)
+    return KMeans(min(int(n_clusters), N), n_init=10, random_state=seed).fit_predict(f).astype(np.int64)
+
+
+class BiclusterMCMC:
+    """Bi-cluster spike counts: neurons by shared latent trajectories, time bins by latent dynamics states.
+
+    Model (Wei 2023, reference code ``weigcdsb/bi_clustering``): y_it ~ NegBin(r_i, mean λ_it) (or Poisson),
+    log λ_it = d_i + μ^(j)_t + c_iᵀ x^(j)_t for neuron i in cluster j; the stacked latents follow
+    S_t = A_{ξ_t} S_{t−1} + b_{ξ_t} + N(0, Q_{ξ_t}) with ξ a weak-limit sticky HDP-HMM and (A, b, Q) ~ MNIW per
+    state; neuron labels ~ mixture of finite mixtures (K ~ Geometric(rho), Dirichlet(mfm_gamma)) or a DP.
+    Defaults are the paper's (models/wei_2023_bicluster.json).
+
+    Parameters
+    ----------
+    n_iter, burn_in, thin : sweeps per chain; discarded start (default n_iter // 4, as the paper's figures);
+        keep every ``thin``-th draw after it.
+    n_chains : independent chains (R-hat needs ≥ 2).
+    n_latent : p, dimension of each cluster's x.
+    n_states : L, state slots of the weak-limit HDP-HMM.
+    hmm_alpha, hmm_gamma, hmm_kappa : sticky HDP-HMM concentration, top-level concentration, self-transition.
+    cluster_prior : 'mfm' or 'dp'.  mfm_gamma, mfm_rho : Dirichlet parameter and Geometric(rho) on K.
+    dp_alpha : DP concentration (cluster_prior='dp').
+    likelihood : 'negbin' or 'poisson'.
+    init : 'kmeans' (k by silhouette) or 'single' (one cluster, the reference code's start).
+    checkpoint : path of a pickle written every ``checkpoint_every`` sweeps; with ``resume=True`` a fit on
+        the same counts continues from it.
+    seed : int or numpy Generator.  verbose : progress bars.
+    """
+
+    def __init__(self, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,
+                 hmm_alpha=5.0, hmm_gamma=5.0, hmm_kappa=10.0, cluster_prior="mfm", mfm_gamma=1.0, mfm_rho=0.2,
+                 dp_alpha=1.0, likelihood="negbin", dynamics_prior_scale=1e-2, r_prior_shape=1.0,
+                 r_prior_rate=1.0, init="kmeans", store_log_rate=True, checkpoint=None,
+                 checkpoint_every=500, resume=False, seed=None, verbose=True):
+        self.n_iter = n_iter
+        self.burn_in = burn_in
+        self.thin = thin
+        self.n_chains = n_chains
+        self.n_latent = n_latent
+        self.n_states = n_states
+        self.hmm_alpha = hmm_alpha
+        self.hmm_gamma = hmm_gamma
+        self.hmm_kappa = hmm_kappa
+        self.cluster_prior = cluster_prior
+        self.mfm_gamma = mfm_gamma
+        self.mfm_rho = mfm_rho
+        self.dp_alpha = dp_alpha
+        self.likelihood = likelihood
+        self.dynamics_prior_scale = dynamics_prior_scale
+        self.r_prior_shape = r_prior_shape
+        self.r_prior_rate = r_prior_rate
+        self.init = init
+        self.store_log_rate = store_log_rate
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+        self.seed = seed
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self, counts):
+        import numbers
+        name = type(self).__name__
+        check_scalar(self.n_iter, "n_iter", name, kind=numbers.Integral, low=2)
+        burn = self.n_iter // 4 if self.burn_in is None else self.burn_in
+        check_scalar(burn, "burn_in", name, kind=numbers.Integral, low=0, high=self.n_iter - 1)
+        check_scalar(self.thin, "thin", name, kind=numbers.Integral, low=1)
+        check_scalar(self.n_chains, "n_chains", name, kind=numbers.Integral, low=1)
+        check_scalar(self.n_latent, "n_latent", name, kind=numbers.Integral, low=1)
+        check_scalar(self.n_states, "n_states", name, kind=numbers.Integral, low=1)
+        for k in ("hmm_alpha", "hmm_gamma", "mfm_gamma", "dp_alpha", "dynamics_prior_scale", "r_prior_shape",
+                  "r_prior_rate"):
+            check_scalar(getattr(self, k), k, name, low=0.0, low_inclusive=False)
+        check_scalar(self.hmm_kappa, "hmm_kappa", name, low=0.0)
+        check_scalar(self.mfm_rho, "mfm_rho", name, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+        check_scalar(self.checkpoint_every, "checkpoint_every", name, kind=numbers.Integral, low=1)
+        check_option(self.cluster_prior, "cluster_prior", ("mfm", "dp"))
+        check_option(self.likelihood, "likelihood", ("negbin", "poisson"))
+        check_option(self.init, "init", ("kmeans", "single"))
+        if hasattr(counts, "data") and hasattr(counts, "times"):  # a spine Traces of binned counts
+            counts = counts.data
+        y = np.array(counts, dtype=float, copy=True)
+        if y.ndim != 2:
+            raise InvalidInputError(f"counts must be a 2-D array (time bins × neurons); got shape {y.shape}.")
+        if not np.all(np.isfinite(y)):
+            raise InvalidInputError("counts contains NaN or infinite values; bin the spikes without gaps first.")
+        if np.any(y < 0) or np.any(y != np.round(y)):
+            raise InvalidInputError("counts must be non-negative integers (spike counts per bin).")
+        T, N = y.shape
+        if T < 3:
+            raise InvalidInputError(f"counts has {T} time bins; at least 3 are needed for the dynamics.")
+        if N < 1:
+            raise InvalidInputError("counts has no neurons (0 columns).")
+        silent = np.flatnonzero(y.sum(0) == 0)
+        if silent.size:
+            raise InvalidInputError(f"neuron column(s) {silent.tolist()} have no spikes; drop them before fitting.")
+        return y.T.copy(), burn  # neurons × time inside the sampler
+
+    def _settings(self, burn):
+        return Settings(p=self.n_latent, n_states=self.n_states, alpha=self.hmm_alpha, gamma=self.hmm_gamma,
+                        kappa=self.hmm_kappa, mfm_gamma=self.mfm_gamma, mfm_rho=self.mfm_rho,
+                        likelihood=self.likelihood, dynamics_prior_scale=self.dynamics_prior_scale,
+                        r_prior_shape=self.r_prior_shape, r_prior_rate=self.r_prior_rate,
+                        new_cluster_q=self.dynamics_prior_scale,
+                        burn_reference=max(1, int(0.01 * self.n_iter)), cluster_model=self.cluster_prior,
+                        dp_alpha=self.dp_alpha)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, counts):
+        """Run the chains on ``counts`` (time bins × neurons, or a spine ``Traces`` of counts); returns self."""
+        y, burn = self._validate(counts)
+        N, T = y.shape
+        cfg = self._settings(burn)
+        digest = hashlib.sha256(y.tobytes()).hexdigest()
+        ck = self._load_checkpoint(digest)
+        rng = check_random_state(self.seed)
+        if ck is None:
+            seeds = rng.spawn(self.n_chains)
+            ck = {"digest": digest, "params": self._params(), "done": [], "current": None, "rngs": seeds}
+        chains = ck["done"]
+        for c in range(len(chains), self.n_chains):
+            crng = ck["rngs"][c]
+            if ck["current"] is None:
+                sampler = Sampler(y, cfg, crng)
+                if self.init == "kmeans":
+                    self._kmeans_start(sampler, y, crng)
+                rec = _Record(self.n_iter, N, T, self.n_states)
+            else:
+                sampler = Sampler(y, cfg, crng, state=ck["current"]["state"])
+                rec = ck["current"]["record"]
+            bar = progress(total=self.n_iter, desc=f"bicluster chain {c + 1}/{self.n_chains}",
+                           verbose=self.verbose)
+            bar.update(sampler.state.iteration)
+            while sampler.state.iteration < self.n_iter:
+                sampler.sweep()
+                it = sampler.state.iteration
+                rec.trace(it - 1, sampler.state)
+                if it > burn and (it - burn) % self.thin == 0:
+                    rec.keep(sampler, self.store_log_rate)
+                bar.update(1)
+                if self.checkpoint and it % self.checkpoint_every == 0 and it < self.n_iter:
+                    ck["current"] = {"state": sampler.state, "record": rec}
+                    self._save_checkpoint(ck)
+            bar.close()
+            chains.append(rec)
+            ck["current"] = None
+            if self.checkpoint:
+                self._save_checkpoint(ck)
+        self._summarise(chains, y)
+        return self
+
+    def _kmeans_start(self, sampler, y, rng):
+        from . import updates as U
+        labels = initial_labels(y, "auto", rng)
+        st, p, L = sampler.state, self.n_latent, self.n_states
+        K = int(labels.max()) + 1
+        st.labels, st.ids, st.next_id = labels, np.arange(K), K
+        st.S = np.concatenate([U.proposal_latents(rng, 1, p, y.shape[1], True)[0].T for _ in range(K)], 1)
+        D = K * (p + 1)
+        st.A = np.tile(np.eye(D), (L, 1, 1))
+        st.b = np.zeros((L, D))
+        st.Q = np.tile(self.dynamics_prior_scale * np.eye(D), (L, 1, 1))
+
+    def _params(self):
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and k not in ("seed", "verbose")
+                and not isinstance(v, np.random.Generator)}
+
+    def _load_checkpoint(self, digest):
+        if not (self.checkpoint and self.resume and os.path.exists(self.checkpoint)):
+            return None
+        try:
+            with open(self.checkpoint, "rb") as fh:
+                ck = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            raise DataFileError(f"cannot read checkpoint {self.checkpoint}: {exc}") from None
+        if ck.get("digest") != digest:
+            raise InvalidInputError(f"checkpoint {self.checkpoint} was written for different counts; "
+                                    "delete it or point 'checkpoint' elsewhere.")
+        if ck.get("params", {}).get("n_iter") != self.n_iter or ck.get("params", {}).get("n_chains") != self.n_chains:
+            raise InvalidInputError(f"checkpoint {self.checkpoint} was written with other n_iter/n_chains.")
+        return ck
+
+    def _save_checkpoint(self, ck):
+        tmp = f"{self.checkpoint}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(ck, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.checkpoint)
+
+    # ------------------------------------------------------------------ summaries
+    def _summarise(self, chains, y):
+        labels = np.concatenate([c.labels_draws() for c in chains])
+        states = np.concatenate([c.states_draws() for c in chains])
+        if labels.shape[0] == 0:
+            raise InvalidInputError("no draws were kept: raise n_iter or lower burn_in/thin.")
+        self.coclustering_neurons_ = summaries.coclustering(labels)
+        self.coclustering_states_ = summaries.coclustering(states, max_draws=200)
+        self.labels_, self.pear_neurons_ = summaries.maxpear(self.coclustering_neurons_, labels)
+        self.states_, self.pear_states_ = summaries.maxpear(self.coclustering_states_, states, max_clusters=12)
+        self.n_clusters_trace_ = np.stack([c.n_clusters for c in chains])
+        self.n_states_trace_ = np.stack([c.n_states for c in chains])
+        kept_k = np.concatenate([c.kept("n_clusters") for c in chains])
+        vals, cnt = np.unique(kept_k, return_counts=True)
+        self.n_clusters_mode_ = int(vals[np.argmax(cnt)])
+        self.n_clusters_posterior_ = dict(zip(vals.tolist(), (cnt / cnt.sum()).tolist()))
+        self.r_ = np.concatenate([c.kept("r") for c in chains]).mean(0)
+        self.d_ = np.concatenate([c.kept("d") for c in chains]).mean(0)
+        if chains[0].log_rate:
+            self.log_rate_ = np.concatenate([c.kept("log_rate") for c in chains]).mean(0).T.astype(float)  # (T, N)
+        self.inference_data_ = self._inference_data(chains)
+        self.n_neurons_, self.n_bins_ = y.shape
+        self.chains_ = chains
+
+    def _inference_data(self, chains):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # arviz announces its 1.0 refactor on import
+            import arviz as az
+        n = min(len(c.kept("r")) for c in chains)
+        post = {k: np.stack([c.kept(k)[:n] for c in chains]) for k in ("r", "d", "n_clusters", "n_states",
+                                                                        "log_lik")}
+        if self.likelihood == "poisson":
+            post.pop("r")
+        dims = {"r": ["neuron"], "d": ["neuron"]}
+        if chains[0].log_rate:
+            post["log_rate"] = np.stack([c.kept("log_rate")[:n] for c in chains]).transpose(0, 1, 3, 2)
+            dims["log_rate"] = ["time", "neuron"]
+        return az.from_dict(posterior=post, dims=dims)
+
+    def summary(self):
+        """ArviZ summary (means, R-hat, ESS) of the continuous quantities; ``log_rate`` left out for brevity."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import arviz as az
+            return az.summary(self.inference_data_, var_names=["~log_rate"], filter_vars=None)
+
+
+class _Record:
+    """Per-chain storage: traces of every sweep, and the kept (thinned, post-burn-in) draws."""
+
+    def __init__(self, n_iter, N, T, L):
+        self.n_clusters = np.zeros(n_iter, dtype=np.int64)
+        self.n_states = np.zeros(n_iter, dtype=np.int64)
+        self.draws = {k: [] for k in ("labels", "states", "r", "d", "n_clusters", "n_states", "log_lik",
+                                      "log_rate")}
+        self.log_rate = False
+
+    def trace(self, i, st):
+        self.n_clusters[i] = len(st.ids)
+        self.n_states[i] = np.unique(st.states).size
+
+    def keep(self, sampler, store_log_rate):
+        st = sampler.state
+        eta = linear_predictor(st, sampler.cfg.p)
+        from .sampler import log_likelihood
+        self.draws["labels"].append(st.ids[st.labels].copy())
+        self.draws["states"].append(st.states.copy())
+        self.draws["r"].append(st.r.copy())
+        self.draws["d"].append(st.d.copy())
+        self.draws["n_clusters"].append(len(st.ids))
+        self.draws["n_states"].append(np.unique(st.states).size)
+        self.draws["log_lik"].append(float(log_likelihood(sampler.y, eta, st.r, sampler.cfg.likelihood).sum()))
+        if store_log_rate:
+            self.log_rate = True
+            self.draws["log_rate"].append(eta.astype(np.float32))
+
+    def kept(self, key):
+        return np.asarray(self.draws[key])
+
+    def labels_draws(self):
+        return self.kept("labels")
+
+    def states_draws(self):
+        return self.kept("states")

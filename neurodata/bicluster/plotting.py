@@ -1,0 +1,39 @@
+"""Figure of a bi-clustering fit: co-clustering matrices, state raster and cluster-mean log rates."""
+import numpy as np
+
+
+def plot_bicluster(model, path, times=None):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    T = model.states_.size
+    times = np.arange(T) if times is None else np.asarray(times)
+    fig = plt.figure(figsize=(11, 6.5))
+    gs = fig.add_gridspec(3, 2, height_ratios=[3, 0.4, 2])
+    order_n = np.argsort(model.labels_, kind="stable")
+    ax = fig.add_subplot(gs[0, 0])
+    im = ax.imshow(model.coclustering_neurons_[np.ix_(order_n, order_n)], cmap="Greys", vmin=0, vmax=1)
+    ax.set_title("neuron co-clustering (sorted by maxPEAR label)")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    order_t = np.argsort(model.states_, kind="stable")
+    ax = fig.add_subplot(gs[0, 1])
+    im = ax.imshow(model.coclustering_states_[np.ix_(order_t, order_t)], cmap="Greys", vmin=0, vmax=1)
+    ax.set_title("time-bin co-clustering (sorted by maxPEAR state)")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax = fig.add_subplot(gs[1, :])
+    ax.imshow(model.states_[None, :], aspect="auto", cmap="tab10", interpolation="nearest",
+              extent=[times[0], times[-1], 0, 1])
+    ax.set_yticks([])
+    ax.set_title("maxPEAR states over time")
+    ax = fig.add_subplot(gs[2, :])
+    if hasattr(model, "log_rate_"):
+        for k in np.unique(model.labels_):
+            ax.plot(times, model.log_rate_[:, model.labels_ == k].mean(1), lw=1, label=f"cluster {k}")
+        ax.legend(loc="upper right", fontsize=7)
+    ax.set_xlabel("time (s)" if times.dtype.kind == "f" else "bin")
+    ax.set_ylabel("mean log rate")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,99 @@
+"""Ground truth for Bayesian bi-clustering (Wei 2023, arXiv 2309.02213): the paper's simulation.
+
+Neurons in ``n_clusters`` groups share (p+1)-dimensional latents [μ^(j); x^(j)]; the stacked latents follow a
+switching linear dynamical system whose states have semi-Markov durations. Counts are negative binomial with
+log mean d_i + μ^(j)_t + c_iᵀ x^(j)_t. Defaults reproduce the reference code's ``run_simulation_NB.py``.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodata.errors import InvalidInputError
+from neurodata.utils import check_random_state
+
+
+@dataclass(frozen=True)
+class BiclusterTruth:
+    counts: np.ndarray        # (T, N) time-first counts
+    labels: np.ndarray        # (N,) neuron cluster
+    states: np.ndarray        # (T,) state of each bin (the state that generated S_t from S_{t-1})
+    latents: np.ndarray       # (T, n_clusters (p+1)) stacked [μ; x] per cluster
+    d: np.ndarray             # (N,)
+    C: np.ndarray             # (N, p)
+    r: np.ndarray             # (N,)
+    log_rate: np.ndarray      # (T, N)
+    A: np.ndarray             # (n_states, D, D)
+    Q: np.ndarray             # (n_states, D, D)
+
+
+def random_rotation(rng, n, theta):
+    """A rotation by ``theta`` in a random plane of R^n (the reference code's construction)."""
+    rot = np.eye(n)
+    rot[:2, :2] = [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]
+    q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    return q @ rot @ q.T
+
+
+def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, loading_sd=0.5,
+                       q_scale=1e-2, mean_duration=50.0, likelihood="negbin", seed=None):
+    """Simulate the paper's model: two states with A = 0.01·I and A = 1.01 × per-cluster 3-D rotations by π/20,
+    Q = q_scale·I, semi-Markov durations 1 + Poisson(λ) with λ ~ Gamma(2·mean_duration, rate 2) (mean ≈ 50),
+    d_i ~ N(0, loading_sd²), c_i ~ N(0, loading_sd² I), NB counts with r_i = r (or Poisson).
+
+    The chain runs 2·n_bins bins and keeps the last n_bins (the reference's burn-in); latents are then centred
+    and rotated to orthogonal rows (the model's identifiability constraint), leaving the rates unchanged.
+    """
+    rng = check_random_state(seed)
+    for name, v in (("n_per_cluster", n_per_cluster), ("n_clusters", n_clusters), ("p", p), ("n_bins", n_bins)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise InvalidInputError(f"The {name!r} parameter of simulate_bicluster must be an int >= 1. Got {v!r}.")
+    if likelihood not in ("negbin", "poisson"):
+        raise InvalidInputError(f"likelihood must be 'negbin' or 'poisson'. Got {likelihood!r} instead.")
+    N = n_per_cluster * n_clusters
+    P = p + 1
+    D = n_clusters * P
+    labels = np.repeat(np.arange(n_clusters), n_per_cluster)
+    d = rng.normal(size=N) * loading_sd
+    C = rng.normal(size=(N, p)) * loading_sd
+    A = np.zeros((2, D, D))
+    A[0] = 0.01 * np.eye(D)
+    for j in range(n_clusters):
+        A[1, j * P:(j + 1) * P, j * P:(j + 1) * P] = 1.01 * random_rotation(rng, P, np.pi / 20)
+    Q = np.tile(q_scale * np.eye(D), (2, 1, 1))
+    # semi-Markov states: with two states every segment switches to the other one
+    lam = rng.gamma(2.0 * mean_duration, 1.0 / 2.0, size=2)
+    total = 2 * n_bins
+    states = np.empty(total, dtype=np.int64)
+    s, t = int(rng.integers(2)), 0
+    while t < total:
+        dur = 1 + rng.poisson(lam[s])
+        states[t:t + dur] = s
+        t += dur
+        s = 1 - s
+    S = np.zeros((total, D))
+    noise = rng.multivariate_normal(np.zeros(D), Q[0], size=total)
+    for t in range(1, total):
+        S[t] = A[states[t]] @ S[t - 1] + noise[t]
+    S, states = S[n_bins:], states[n_bins:]
+    # identifiability: centre (into d) and rotate x to orthogonal rows (into C)
+    for j in range(n_clusters):
+        blk = slice(j * P, (j + 1) * P)
+        rows = labels == j
+        m = S[:, blk].mean(0)
+        d[rows] += np.column_stack((np.ones(rows.sum()), C[rows])) @ m
+        S[:, blk] -= m
+        _, _, Vh = np.linalg.svd(S[:, blk][:, 1:], full_matrices=False)
+        S[:, blk.start + 1:blk.stop] = S[:, blk][:, 1:] @ Vh.T
+        C[rows] = C[rows] @ Vh.T
+    Ctil = np.zeros((N, D))
+    for i in range(N):
+        Ctil[i, labels[i] * P:(labels[i] + 1) * P] = np.r_[1.0, C[i]]
+    eta = d[None, :] + S @ Ctil.T
+    rr = np.full(N, float(r))
+    lam_t = np.exp(eta)
+    if likelihood == "negbin":
+        counts = rng.negative_binomial(rr[None, :], rr[None, :] / (rr[None, :] + lam_t))
+    else:
+        counts = rng.poisson(lam_t)
+    return BiclusterTruth(counts=counts.astype(np.int64), labels=labels, states=states, latents=S, d=d, C=C,
+                          r=rr, log_rate=eta, A=A, Q=Q)
