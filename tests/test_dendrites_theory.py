@@ -151,3 +151,19 @@ def test_vectorised_log_kernel_matches_scalars():
 def test_import_is_light():
     code = "import sys, neurosim.dendrites; assert 'brian2' not in sys.modules and 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_model_card_documents_the_neuron_defaults():
+    from dataclasses import asdict
+
+    from neurodata.cards import load_card
+    from neurosim.dendrites.neurons import NeuronParams
+
+    card = load_card("ahmad_hawkins_2016")["defaults"]
+    p = asdict(NeuronParams())
+    for key in ("tau_m", "v_rest", "v_threshold", "v_reset", "refractory", "plateau", "ff_drive", "ff_onset", "dt"):
+        assert card[key]["value"] == pytest.approx(p[key]), key
+    assert card["integration_window"]["value"] == pytest.approx(p["period"])
+    assert card["input_timing"]["value"] == {"offset": p["input_offset"], "jitter": p["input_jitter"]}
+    pred, unpred = NeuronParams().latencies()
+    assert unpred == pytest.approx(0.0161, abs=1e-4) and pred < 0.0084
