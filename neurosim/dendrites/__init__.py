@@ -8,6 +8,12 @@ from .theory import (log_p_false_positive, optimal_threshold, p_false_negative, 
                      p_mixed_segment_false_positive, p_neuron_false_positive, p_union_false_positive,
                      p_union_false_positive_exact, threshold_sweep, union_on_bits, union_size_distribution)
 
-__all__ = ["log_p_false_positive", "optimal_threshold", "p_false_negative", "p_false_positive",
+from .montecarlo import mc_false_negative, mc_false_positive, mc_union_false_positive, random_sdrs
+from .neurons import ActiveDendriteNeurons, NeuronParams  # brian2 is imported only when a network runs
+from .experiment import run_experiment, write_run
+
+__all__ = ["ActiveDendriteNeurons", "NeuronParams", "mc_false_negative", "mc_false_positive",
+           "mc_union_false_positive", "random_sdrs", "run_experiment", "write_run",
+           "log_p_false_positive", "optimal_threshold", "p_false_negative", "p_false_positive",
            "p_mixed_segment_false_positive", "p_neuron_false_positive", "p_union_false_positive",
            "p_union_false_positive_exact", "threshold_sweep", "union_on_bits", "union_size_distribution"]

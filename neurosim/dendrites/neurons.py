@@ -16,12 +16,13 @@ Model (Ahmad & Hawkins 2016; biophysical numbers where the paper is silent are i
 Brian2 is imported only inside the functions that build and run the network.
 """
 import math
+import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from neurodata.errors import InvalidInputError
-from neurodata.utils import check_random_state, check_scalar, logger
+from neurodata.utils import check_option, check_random_state, check_scalar, logger
 
 from .montecarlo import random_sdrs
 from .theory import _check_count, log_p_false_positive, p_false_negative
@@ -142,8 +143,7 @@ class ActiveDendriteNeurons:
         owner = type(self).__name__
         for name, low in (("n_inputs", 1), ("n_active", 1), ("n_neurons", 1), ("n_segments", 1),
                           ("n_synapses", 1), ("theta", 1), ("patterns_per_segment", 1)):
-            check_scalar(getattr(self, name), name, owner, kind=int, low=low) if not isinstance(
-                getattr(self, name), np.integer) else None
+            check_scalar(getattr(self, name), name, owner, kind=numbers.Integral, low=low)
         if self.n_active > self.n_inputs:
             raise InvalidInputError(f"{owner}: n_active={self.n_active} exceeds n_inputs={self.n_inputs}.")
         if self.n_synapses > self.n_active:
@@ -154,7 +154,6 @@ class ActiveDendriteNeurons:
                                     f"no segment could recognise its own pattern.")
         if self.params is not None and not isinstance(self.params, NeuronParams):
             raise InvalidInputError(f"{owner}: params must be a NeuronParams. Got {type(self.params).__name__}.")
-        from neurodata.utils import check_option
         check_option(self.target, "target", ("numpy", "cython"))
         p = self.params or NeuronParams()
         p.decision_latency()
