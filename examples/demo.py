@@ -23,7 +23,9 @@ from neurodata import io  # noqa: E402
 logger = logging.getLogger("neurosuite.demo")
 
 # Component steps: (title, "module:function"); each function is demo(out_dir, testdata=None, quick=True).
-COMPONENT_STEPS = []
+COMPONENT_STEPS = [
+    ("dendrites", "neurosim.dendrites.demo:demo"),
+]
 
 
 def load_recordings(testdata, out_dir):

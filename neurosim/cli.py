@@ -4,7 +4,7 @@ import sys
 from neurodata.cli import build_parser, run
 
 # module paths whose ``configure(subparsers)`` adds subcommands; each stays light to import
-SUBCOMMAND_MODULES = []
+SUBCOMMAND_MODULES = ["neurosim.dendrites.cli"]
 
 
 def main(argv=None):
