@@ -24,7 +24,7 @@ def write_bicluster_results(path, model, counts, sources=(), extra=None):
     traces = {}
     times = getattr(counts, "times", None)
     if times is not None:
-        traces["states"] = Traces(model.states_[:, None].astype(float), times=np.asarray(times), name="states",
+        traces["state_raster"] = Traces(model.states_[:, None].astype(float), times=np.asarray(times), name="state_raster",
                                   unit="state index")
         if hasattr(model, "log_rate_"):
             traces["log_rate_mean"] = Traces(model.log_rate_, times=np.asarray(times), name="log_rate_mean",

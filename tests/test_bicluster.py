@@ -1,0 +1,164 @@
+"""Tests of the Wei 2023 bi-clustering sampler: unit (exact), ground truth (planted structure), real data."""
+import numpy as np
+import pytest
+
+from neurodata.bicluster import matching_accuracy, maxpear, coclustering, mfm_prior_num_clusters
+from neurodata.errors import InvalidInputError
+
+
+# ---------------------------------------------------------------- unit
+def test_mfm_prior_num_clusters_n30_geometric02():
+    p = mfm_prior_num_clusters(30, gamma=1.0, rho=0.2)
+    assert abs(p.sum() - 1.0) < 1e-9
+    assert round(float((np.arange(1, 31) * p).sum()), 2) == 4.04
+
+
+def kalman_smoother(y, C, R, A, Q, m0, P0):
+    T, D = y.shape[0], A.shape[0]
+    mf, Pf, mp, Pp = np.zeros((T, D)), np.zeros((T, D, D)), np.zeros((T, D)), np.zeros((T, D, D))
+    for t in range(T):
+        mp[t], Pp[t] = (m0, P0) if t == 0 else (A @ mf[t - 1], A @ Pf[t - 1] @ A.T + Q)
+        K = Pp[t] @ C.T @ np.linalg.inv(C @ Pp[t] @ C.T + R)
+        mf[t] = mp[t] + K @ (y[t] - C @ mp[t])
+        Pf[t] = (np.eye(D) - K @ C) @ Pp[t]
+    ms = mf.copy()
+    for t in range(T - 2, -1, -1):
+        G = Pf[t] @ A.T @ np.linalg.inv(Pp[t + 1])
+        ms[t] = mf[t] + G @ (ms[t + 1] - mp[t + 1])
+    return ms
+
+
+def test_ffbs_matches_kalman_smoother_means():
+    from neurodata.bicluster._kernels import ffbs_information
+    rng = np.random.default_rng(0)
+    T, D, M = 60, 3, 5
+    A = 0.9 * np.linalg.qr(rng.standard_normal((D, D)))[0]
+    Q, C, R = 0.1 * np.eye(D), rng.standard_normal((M, D)), 0.5 * np.eye(M)
+    x = np.zeros((T, D))
+    for t in range(1, T):
+        x[t] = A @ x[t - 1] + rng.multivariate_normal(np.zeros(D), Q)
+    y = x @ C.T + rng.multivariate_normal(np.zeros(M), R, size=T)
+    ms = kalman_smoother(y, C, R, A, Q, np.zeros(D), np.eye(D))
+    Rinv = np.linalg.inv(R)
+    J = np.tile(C.T @ Rinv @ C, (T, 1, 1))
+    h = y @ Rinv @ C
+    draws = np.array([ffbs_information(J, h, np.zeros(T, np.int64), A[None], np.zeros((1, D)), Q[None],
+                                       np.zeros(D), np.eye(D), rng.standard_normal((T, D)))[0]
+                      for _ in range(2000)])
+    # Monte Carlo error of a mean of 2000 draws with posterior sd ≤ ~0.4 is < 0.01
+    assert np.max(np.abs(draws.mean(0) - ms)) < 0.05
+    _, mf = ffbs_information(J, h, np.zeros(T, np.int64), A[None], np.zeros((1, D)), Q[None], np.zeros(D),
+                             np.eye(D), np.zeros((T, D)))
+    assert np.allclose(mf[-1], ms[-1], atol=1e-8)  # filtered = smoothed at the last bin
+
+
+def test_pg_ffbs_recovers_single_cluster_latents():
+    from neurosim.groundtruth.bicluster import simulate_bicluster
+    from neurodata.bicluster.sampler import Sampler, Settings
+    from scipy.linalg import orthogonal_procrustes
+    tr = simulate_bicluster(n_per_cluster=60, n_clusters=1, n_bins=300, seed=3)
+    cfg = Settings(p=2, n_states=2, alpha=5., gamma=5., kappa=10., mfm_gamma=1., mfm_rho=.2, likelihood="negbin",
+                   dynamics_prior_scale=1e-2, r_prior_shape=1., r_prior_rate=1., new_cluster_q=1e-2, burn_reference=1)
+    s = Sampler(tr.counts.T.astype(float), cfg, np.random.default_rng(0))
+    st = s.state
+    st.d, st.C, st.r, st.states = tr.d.copy(), tr.C.copy(), tr.r.copy(), tr.states.copy()
+    st.A[:2], st.Q[:2] = tr.A, tr.Q
+    draws = []
+    for it in range(150):
+        s.step_latents()
+        if it >= 50:
+            draws.append(st.S.copy())
+    est = np.mean(draws, 0)
+    est, truth = est - est.mean(0), tr.latents - tr.latents.mean(0)
+    R, _ = orthogonal_procrustes(est, truth)
+    r = np.corrcoef((est @ R).ravel(), truth.ravel())[0, 1]
+    assert r > 0.9, r
+
+
+def test_dispersion_posterior_mean_near_truth():
+    from neurodata.bicluster.updates import sample_dispersion, slice_dispersion
+    rng = np.random.default_rng(0)
+    N, T = 10, 1000
+    eta = rng.normal(1.5, 0.3, (N, T))
+    y = rng.negative_binomial(10, 10 / (10 + np.exp(eta))).astype(float)
+    r, draws = np.ones(N), []
+    for it in range(500):
+        r, _ = sample_dispersion(rng, y, eta, r)   # CRT move
+        r = slice_dispersion(rng, y, eta, r)
+        if it >= 100:
+            draws.append(r)
+    assert abs(np.mean(draws) - 10.0) / 10.0 < 0.2
+
+
+def test_maxpear_and_accuracy():
+    draws = np.array([[0, 0, 1, 1, 2], [0, 0, 1, 1, 1], [0, 0, 1, 1, 2]])
+    best, score = maxpear(coclustering(draws), draws)
+    assert matching_accuracy([0, 0, 1, 1, 2], best) == 1.0 and score > 0.5
+
+
+def test_bad_input_raises():
+    from neurodata.bicluster import BiclusterMCMC
+    with pytest.raises(InvalidInputError, match="non-negative integers"):
+        BiclusterMCMC(n_iter=5).fit(np.full((10, 3), 0.5))
+    with pytest.raises(InvalidInputError, match="no spikes"):
+        BiclusterMCMC(n_iter=5).fit(np.c_[np.ones((10, 2)), np.zeros(10)])
+    with pytest.raises(InvalidInputError, match="likelihood"):
+        BiclusterMCMC(n_iter=5, likelihood="gauss").fit(np.ones((10, 3)))
+
+
+# ---------------------------------------------------------------- ground truth (paper's simulation)
+def _acc_ari(model, tr):
+    from sklearn.metrics import adjusted_rand_score
+    return matching_accuracy(tr.states, model.states_), adjusted_rand_score(tr.labels, model.labels_)
+
+
+def test_labels_stay_at_truth_and_states_recovered_from_true_start():
+    """Faithful short check: started at the planted partition, the full sweep keeps it and segments time."""
+    from neurosim.groundtruth.bicluster import simulate_bicluster
+    from neurodata.bicluster.sampler import Sampler, Settings
+    from sklearn.metrics import adjusted_rand_score
+    tr = simulate_bicluster(seed=0)
+    cfg = Settings(p=2, n_states=10, alpha=5., gamma=5., kappa=10., mfm_gamma=1., mfm_rho=.2, likelihood="negbin",
+                   dynamics_prior_scale=1e-2, r_prior_shape=1., r_prior_rate=1., new_cluster_q=1e-2,
+                   burn_reference=0)
+    s = Sampler(tr.counts.T.astype(float), cfg, np.random.default_rng(1))
+    st = s.state
+    L, D = 10, 9
+    st.labels, st.ids, st.next_id = tr.labels.copy(), np.arange(3), 3
+    st.S, st.d, st.C, st.r, st.states = tr.latents.copy(), tr.d.copy(), tr.C.copy(), tr.r.copy(), tr.states.copy()
+    st.A = np.tile(np.eye(D), (L, 1, 1)); st.A[:2] = tr.A
+    st.b, st.Q, st.keep_states = np.zeros((L, D)), np.tile(0.01 * np.eye(D), (L, 1, 1)), True
+    accs, aris = [], []
+    for _ in range(40):
+        s.sweep()
+        accs.append(matching_accuracy(tr.states, st.states))
+        aris.append(adjusted_rand_score(tr.labels, st.labels))
+    assert np.mean(accs[10:]) >= 0.93 and min(aris) >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("likelihood,threshold", [("negbin", 0.93), ("poisson", 0.9)])
+def test_paper_simulation_full_chain(likelihood, threshold):
+    from neurosim.groundtruth.bicluster import simulate_bicluster
+    from neurodata.bicluster import BiclusterMCMC
+    tr = simulate_bicluster(seed=0)
+    m = BiclusterMCMC(n_iter=10000, n_chains=1, likelihood=likelihood, seed=0, verbose=False).fit(tr.counts)
+    acc, ari = _acc_ari(m, tr)
+    assert acc >= threshold and ari >= 0.9 and m.n_clusters_mode_ == 3
+
+
+# ---------------------------------------------------------------- real data + CLI
+def test_real_recording_cli_writes_results(testdata, tmp_path):
+    from neurodata.cli import main
+    from neurodata.io import read_results
+    import neurodata.cli as ncli
+    if "neurodata.bicluster.cli" not in ncli.SUBCOMMAND_MODULES:
+        ncli.SUBCOMMAND_MODULES.append("neurodata.bicluster.cli")
+    out = tmp_path / "bc.nwb"
+    code = main(["bicluster", str(testdata / "nwb" / "spikes_A8604-211122.nwb"), "--bin-size", "2.0",
+                 "--iterations", "12", "--thin", "2", "--chains", "2", "--out", str(out), "--quiet"])
+    assert code == 0 and out.exists() and out.with_suffix(".png").exists()
+    res = read_results(out)
+    assert res.analysis == "bicluster"
+    assert res.arrays["labels"].size == 3
+    assert res.arrays["coclustering_neurons"].shape == (3, 3)
