@@ -133,7 +133,7 @@ class NTF:
         the other restarts against the best} (auto rank only; otherwise the single rank fitted)
     """
 
-    def __init__(self, rank="auto", *, rank_range=(1, 8), n_restarts=6, n_iter_max=500, tol=1e-6,
+    def __init__(self, rank="auto", *, rank_range=(1, 8), n_restarts=6, n_iter_max=500, tol=1e-5,
                  stability_threshold=0.9, min_improvement=0.05, seed=None, verbose=False):
         self.rank = rank
         self.rank_range = rank_range

@@ -68,17 +68,41 @@ def _complete_loglik(labels, n_blocks, adj, w):
     return float(0.5 * np.sum(tau * _pair_terms(tau, adj, w, p, lam)) + counts)
 
 
-def _spectral_init(w, n_blocks, rng):
-    """Soft labels from k-means on the leading eigenvectors of the normalised weight matrix."""
-    from sklearn.cluster import KMeans
-
+def _spectral_basis(w):
+    """Eigenvectors of the degree-normalised weight matrix, by decreasing |eigenvalue| (computed once per fit)."""
     deg = w.sum(axis=1)
     d = 1.0 / np.sqrt(np.maximum(deg, _EPS))
-    norm_w = d[:, None] * w * d[None, :]
-    vals, vecs = np.linalg.eigh(norm_w)
-    emb = vecs[:, np.argsort(-np.abs(vals))[:n_blocks]]
+    vals, vecs = np.linalg.eigh(d[:, None] * w * d[None, :])
+    return vecs[:, np.argsort(-np.abs(vals))]
+
+
+def _kmeans(x, k, rng, n_init=4, n_iter=50):
+    """Lloyd's k-means with k-means++ seeding (tiny problems: sklearn's thread-pool overhead dominates)."""
+    best, best_inertia = None, np.inf
+    for _ in range(n_init):
+        centres = [x[rng.integers(len(x))]]
+        for _ in range(1, k):
+            d2 = np.min([np.sum((x - c) ** 2, axis=1) for c in centres], axis=0)
+            total = d2.sum()
+            centres.append(x[rng.choice(len(x), p=d2 / total)] if total > 0 else x[rng.integers(len(x))])
+        centres = np.array(centres)
+        for _ in range(n_iter):
+            labels = np.argmin(((x[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+            new = np.array([x[labels == j].mean(0) if np.any(labels == j) else centres[j] for j in range(k)])
+            if np.allclose(new, centres):
+                break
+            centres = new
+        inertia = np.sum((x - centres[labels]) ** 2)
+        if inertia < best_inertia:
+            best, best_inertia = labels, inertia
+    return best
+
+
+def _spectral_init(basis, n_blocks, rng):
+    """Soft labels from k-means on the leading ``n_blocks`` eigenvectors."""
+    emb = basis[:, :n_blocks].copy()
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), _EPS)
-    labels = KMeans(n_blocks, n_init=4, random_state=int(rng.integers(2 ** 31))).fit_predict(emb)
+    labels = _kmeans(emb, n_blocks, rng)
     return np.clip(np.eye(n_blocks)[labels], 0.02, None) / (1 + 0.02 * (n_blocks - 1))
 
 
@@ -111,7 +135,7 @@ class WeightedSBM:
     icl_ : ICL of the chosen K; icl_path_ : dict K -> ICL; elbo_ : variational bound of the chosen fit
     """
 
-    def __init__(self, n_blocks="auto", *, max_blocks=10, n_init=5, n_iter_max=200, tol=1e-6,
+    def __init__(self, n_blocks="auto", *, max_blocks=10, n_init=5, n_iter_max=200, tol=1e-5,
                  edge_threshold=0.0, seed=None):
         self.n_blocks = n_blocks
         self.max_blocks = max_blocks
@@ -146,14 +170,14 @@ class WeightedSBM:
         w = w * adj
         return w, adj
 
-    def _fit_k(self, w, adj, k, rng):
+    def _fit_k(self, w, adj, k, rng, basis):
         n = w.shape[0]
         best = None
         for init in range(self.n_init):
             if k == 1:
                 tau = np.ones((n, 1))
             elif init == 0:
-                tau = _spectral_init(w, k, rng)
+                tau = _spectral_init(basis, k, rng)
             else:
                 tau = rng.dirichlet(np.ones(k), size=n)
             converged = k == 1
@@ -179,8 +203,9 @@ class WeightedSBM:
         n_pairs = n * (n - 1) / 2
         ks = [self.n_blocks] if self.n_blocks != "auto" else list(range(1, min(self.max_blocks, n) + 1))
         fits, icl = {}, {}
+        basis = _spectral_basis(w) if max(ks) > 1 else None
         for k in ks:
-            elbo, tau, converged = self._fit_k(w, adj, k, rng)
+            elbo, tau, converged = self._fit_k(w, adj, k, rng, basis)
             labels = np.argmax(tau, axis=1)
             used = np.unique(labels)  # empty blocks do not count as parameters
             labels = np.searchsorted(used, labels)

@@ -40,7 +40,7 @@ def default_motifs(n_neurons=30, n_motifs=3, motif_size=8, seed=0):
 
 
 def simulate_dynamic_communities(*, n_neurons=30, n_animals=4, duration=300.0, rate=10.0, members=None,
-                                 epochs=None, animals=None, private_rate=0.3, event_rate=1.0, p_join=0.8,
+                                 epochs=None, animals=None, private_rate=0.3, event_rate=2.0, p_join=0.8,
                                  tau_decay=1.0, noise=0.05, seed=None):
     """Simulate calcium traces of ``n_animals`` animals with planted time-varying communities.
 
@@ -105,7 +105,7 @@ def simulate_dynamic_communities(*, n_neurons=30, n_animals=4, duration=300.0, r
 
     kernel = np.exp(-np.arange(int(np.ceil(8 * tau_decay * rate)) + 1) * dt / max(tau_decay, 1e-12))
     traces, spikes_all = [], []
-    labels = [f"n{i:03d}" for i in range(n_neurons)]
+    labels = list(range(n_neurons))  # ROI ids, as an NWB PlaneSegmentation stores them
     for a in range(n_animals):
         spikes = rng.poisson(private_rate * dt, size=(n_frames, n_neurons))
         for m in range(n_motifs):
@@ -123,3 +123,85 @@ def simulate_dynamic_communities(*, n_neurons=30, n_animals=4, duration=300.0, r
         spikes_all.append(spikes)
     return PlantedConnectome(traces=traces, members=members, epochs=active, animals=animals,
                              spikes=spikes_all, rate=float(rate))
+
+
+def planted_ntf_tensor(*, n_components=4, n_neurons=30, n_times=200, n_animals=6, clique_size=8, noise=0.1,
+                       seed=None):
+    """A (time × animals × pairs) tensor with planted non-negative CP structure.
+
+    Each component is an ``clique_size``-neuron clique (its pairs i < j load 1) × a Gaussian temporal bump
+    (centres spread over the recording, SD n_times / (3 × n_components)) × sparse animal loadings (2–3 random
+    animals with loadings in [0.5, 1]). Gaussian noise of SD ``noise`` × the clean tensor's SD is added and
+    the result clipped at 0. Returns (tensor, [temporal, animal, pair] true factors).
+    """
+    rng = check_random_state(seed)
+    rows, cols = np.triu_indices(n_neurons, k=1)
+    t = np.arange(n_times)
+    centres = np.linspace(0.12, 0.88, n_components) * n_times
+    temporal, animal, pair = [], [], []
+    for k in range(n_components):
+        member = np.zeros(n_neurons, bool)
+        member[rng.choice(n_neurons, clique_size, replace=False)] = True
+        pair.append((member[rows] & member[cols]).astype(float))
+        temporal.append(np.exp(-0.5 * ((t - centres[k]) / (n_times / (3 * n_components))) ** 2))
+        load = np.zeros(n_animals)
+        on = rng.choice(n_animals, min(n_animals, int(rng.integers(2, 4))), replace=False)
+        load[on] = rng.uniform(0.5, 1.0, on.size)
+        animal.append(load)
+    factors = [np.array(temporal).T, np.array(animal).T, np.array(pair).T]
+    clean = np.einsum("tr,ar,pr->tap", *factors)
+    tensor = np.clip(clean + noise * clean.std() * rng.standard_normal(clean.shape), 0.0, None)
+    return tensor, factors
+
+
+def planted_weighted_sbm(*, block_sizes=(30, 30, 30, 30), p_in=0.3, p_out=0.05, mean_in=1.0, mean_out=0.2,
+                         seed=None):
+    """Symmetric weighted graph from a planted-partition SBM: edges Bernoulli(p_in / p_out), weights
+    exponential with mean ``mean_in`` / ``mean_out``. Returns (weights (N × N), true block labels)."""
+    rng = check_random_state(seed)
+    labels = np.repeat(np.arange(len(block_sizes)), block_sizes)
+    n = labels.size
+    same = labels[:, None] == labels[None, :]
+    edges = rng.random((n, n)) < np.where(same, p_in, p_out)
+    weights = np.where(same, rng.exponential(mean_in, (n, n)), rng.exponential(mean_out, (n, n))) * edges
+    weights = np.triu(weights, 1)
+    return weights + weights.T, labels
+
+
+def write_calcium_nwb(path, traces, *, parameters=None, description="simulated calcium imaging"):
+    """Write simulated fluorescence as a real recording would be: an ``ImageSegmentation`` plane (one ROI per
+    neuron, ids = ``traces.channels``) and ``processing/ophys/Fluorescence/RoiResponseSeries`` (time × ROIs),
+    so that ``neurodata.io.read_traces`` reads it back. Written atomically with the suite's provenance."""
+    from pynwb.device import Device
+    from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel
+
+    from neurodata.io.nwb import _add_provenance, _new_nwbfile, _write_atomically
+
+    if not isinstance(traces, Traces):
+        raise InvalidInputError(f"traces must be neurodata Traces; got {type(traces).__name__}.")
+    ids = [int(c) for c in traces.channels]
+    nwb = _new_nwbfile(description)
+    device = Device(name="simulated_microscope", description="neurosim.groundtruth.connectome")
+    nwb.add_device(device)
+    channel = OpticalChannel(name="green", description="GCaMP-like indicator", emission_lambda=510.0)
+    plane = nwb.create_imaging_plane(name="plane", optical_channel=channel, description="simulated plane",
+                                     device=device, excitation_lambda=488.0, indicator="GCaMP (simulated)",
+                                     location="simulated", imaging_rate=float(traces.rate or 0.0))
+    seg = ImageSegmentation(name="ImageSegmentation")
+    planes = seg.create_plane_segmentation(name="PlaneSegmentation", description="one ROI per neuron",
+                                           imaging_plane=plane)
+    for rid in ids:
+        mask = np.zeros((4, 4), dtype=float)
+        mask[rid % 4, (rid // 4) % 4] = 1.0
+        planes.add_roi(id=rid, image_mask=mask)
+    ophys = nwb.create_processing_module(name="ophys", description="optical physiology (simulated)")
+    ophys.add(seg)
+    region = planes.create_roi_table_region(region=list(range(len(ids))), description="all ROIs")
+    fluo = Fluorescence(name="Fluorescence")
+    ophys.add(fluo)  # parent first, so the ROI region and the series share an ancestor
+    kwargs = dict(rate=float(traces.rate), starting_time=traces.start) if traces.rate else \
+        dict(timestamps=np.asarray(traces.times))
+    fluo.create_roi_response_series(name="RoiResponseSeries", data=np.asarray(traces.data), rois=region,
+                                    unit=traces.unit, **kwargs)
+    _add_provenance(nwb, "simulation", "", parameters, [])
+    return _write_atomically(nwb, path)
