@@ -12,7 +12,7 @@ import sys
 from .errors import NeurosuiteError
 
 # module paths whose ``configure(subparsers)`` adds subcommands; each stays light to import
-SUBCOMMAND_MODULES = []
+SUBCOMMAND_MODULES = ["neurodata.bicluster.cli"]
 
 
 def add_common_options(parser, out=True, seed=True, out_help="output file"):
