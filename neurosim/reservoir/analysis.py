@@ -1,0 +1,43 @@
+"""Trial-aligned readout analysis: peaks (timing, amplitude), errors against the ideal prediction, cosines."""
+import numpy as np
+import pandas as pd
+
+
+def trial_responses(result, signal="y"):
+    """(n_trials, n_samples, K) readout ``signal`` aligned to cue onset over the trial window; times in ms."""
+    par = result.paradigm
+    values = getattr(result, f"readout_{signal}")
+    dt_ms = (result.readout_t[1] - result.readout_t[0]) * 1e3
+    n_s = int(round(par.trial_ms / dt_ms))
+    starts = np.round(par.trials.cue_time.to_numpy() * 1e3 / dt_ms).astype(int)
+    out = np.stack([values[s:s + n_s] for s in starts])
+    return out, np.arange(n_s) * dt_ms
+
+
+def peak_table(result):
+    """Per trial: peak time (ms after cue) and peak amplitude of the readout of the cued identity."""
+    resp, t_ms = trial_responses(result)
+    trials = result.paradigm.trials
+    k = trials.identity.to_numpy()
+    own = resp[np.arange(len(k)), :, k]
+    return pd.DataFrame(dict(identity=k, latency_ms=trials.latency_ms.to_numpy(),
+                             probability=trials.probability.to_numpy(), learning=trials.learning.to_numpy(),
+                             peak_ms=t_ms[np.argmax(own, axis=1)], peak_amplitude=own.max(axis=1)),
+                        index=trials.index)
+
+
+def prediction_error(result, width_ms, responses=None):
+    """Per trial RMS error between the cued readout and its ideal p*Gaussian(latency), over the window."""
+    resp, t_ms = trial_responses(result) if responses is None else responses
+    trials = result.paradigm.trials
+    err = np.empty(len(trials))
+    for n, row in enumerate(trials.itertuples()):
+        ideal = row.probability * np.exp(-0.5 * ((t_ms - row.latency_ms) / width_ms) ** 2)
+        err[n] = np.sqrt(np.mean((resp[n, :, row.identity] - ideal) ** 2))
+    return err
+
+
+def cosine(u, v):
+    u = np.ravel(u)
+    v = np.ravel(v)
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))

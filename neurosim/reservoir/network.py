@@ -1,0 +1,244 @@
+"""The Brian2 reservoir: heterogeneous Izhikevich-2003 network, cue/stimulus inputs, three-factor readouts.
+
+All plasticity is written as Brian2 equations (clock-driven synaptic ODEs gated by TimedArrays), so the same
+network runs on the runtime device and on C++ standalone without a Python callback per step.  Objects have
+stable names, connectivity is drawn in NumPy from the seed, and sweepable scalars (learning rates, gate
+threshold) are shared group variables, so a compiled standalone project can be re-run with ``run_args``.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurodata.errors import InvalidInputError
+from neurodata.utils import check_option, check_random_state, logger
+
+from .params import InputParams, ReadoutParams, ReservoirParams
+
+_PROFILE = False
+
+IZHIKEVICH_EQS = """
+dv/dt = (0.04*v**2 + 5*v + 140 - u + I_noise)/ms : 1
+du/dt = a*(b*v - u)/ms : 1
+dx/dt = -x/tau_x : 1
+dm/dt = window(t)*(x - m)/tau_m : 1
+I_noise : 1
+a : 1 (constant)
+b : 1 (constant)
+c : 1 (constant)
+d : 1 (constant)
+noise_sd : 1 (constant)
+"""
+
+READOUT_EQS = """
+z : 1
+A : 1
+y = clip(A, 0, inf)*z : 1
+s = target(t, i) : 1
+o = outcome(t, i) : 1
+G = gate(t) : 1
+C = consolidate(t) : 1
+eta_when : 1 (shared, constant)
+eta_what : 1 (shared, constant)
+a_min : 1 (shared, constant)
+"""
+
+# Online "when" rule: dw/dt = eta * M(t) * G(t) * e(t) with M = s - y the signed prediction error, G the attention
+# gate, e = x_pre * [A_post > a_min] (pre trace x post gate).  Offline "what" rule in the ITI: trial-level
+# error (o - A) times the held trial eligibility m_pre.
+READOUT_SYN_EQS = """
+z_post = w_when*x_pre : 1 (summed)
+A_post = w_what*m_pre : 1 (summed)
+dw_when/dt = eta_when_post*(s_post - y_post)*G_post*int(A_post > a_min_post)*x_pre/ms : 1 (clock-driven)
+dw_what/dt = eta_what_post*(o_post - A_post)*C_post*m_pre/ms : 1 (clock-driven)
+"""
+
+
+def izhikevich_2003_parameters(n_neurons, frac_exc, rng):
+    """Heterogeneous a, b, c, d of Izhikevich (2003): E a=.02 b=.2 c=-65+15r^2 d=8-6r^2; I a=.02+.08r b=.25-.05r
+    c=-65 d=2, with r ~ U(0,1) per neuron."""
+    n_exc = int(round(frac_exc * n_neurons))
+    re = rng.random(n_exc)
+    ri = rng.random(n_neurons - n_exc)
+    a = np.concatenate([np.full(n_exc, 0.02), 0.02 + 0.08 * ri])
+    b = np.concatenate([np.full(n_exc, 0.2), 0.25 - 0.05 * ri])
+    c = np.concatenate([-65 + 15 * re ** 2, np.full(ri.size, -65.0)])
+    d = np.concatenate([8 - 6 * re ** 2, np.full(ri.size, 2.0)])
+    return n_exc, a, b, c, d
+
+
+def reservoir_connectivity(params, rng):
+    """Sparse random E/I connectivity (pre, post, weight).
+
+    Each neuron receives ``in_degree`` = p*N inputs (p*1000 when ``fixed_in_degree`` and N > 1000), drawn
+    without replacement and without autapses.  Weights follow Izhikevich (2003), E: w_exc*U(0,1), I:
+    -w_inh*U(0,1), scaled by 1000/in_degree so the mean drive equals the dense 1000-neuron original.
+    """
+    n = params.n_neurons
+    n_exc = int(round(params.frac_exc * n))
+    k = int(round(params.p_connect * (min(n, 1000) if params.fixed_in_degree else n)))
+    k = max(1, min(k, n - 1))
+    pre = np.empty((n, k), dtype=np.int32)
+    for post in range(n):  # rejection of the autapse: draw from N-1 and shift
+        chosen = rng.choice(n - 1, size=k, replace=False)
+        chosen[chosen >= post] += 1
+        pre[post] = chosen
+    post = np.repeat(np.arange(n, dtype=np.int32), k)
+    pre = pre.ravel()
+    scale = 1000.0 / k
+    u = rng.random(pre.size)
+    w = np.where(pre < n_exc, params.w_exc * u, -params.w_inh * u) * scale
+    return pre, post, w
+
+
+def input_connectivity(n_inputs, n_targets, p, rng):
+    """Each input neuron projects to a random fraction p of the reservoir."""
+    mask = rng.random((n_inputs, n_targets)) < p
+    pre, post = np.nonzero(mask)
+    return pre.astype(np.int32), post.astype(np.int32)
+
+
+@dataclass
+class SimulationResult:
+    """What a reservoir run produced (times in s, arrays time-first)."""
+    paradigm: object
+    params: dict
+    spike_i: np.ndarray
+    spike_t: np.ndarray
+    n_neurons: int
+    n_exc: int
+    readout_t: np.ndarray = None          # (T,) s
+    readout_y: np.ndarray = None          # (T, K) prediction y_k = A_k z_k
+    readout_z: np.ndarray = None          # (T, K) "when" template z_k
+    readout_A: np.ndarray = None          # (T, K) "what" gain A_k
+    readout_s: np.ndarray = None          # (T, K) teacher (outcome events)
+    weight_t: np.ndarray = None           # (S,) s
+    w_when: np.ndarray = None             # (S, K, Ne)
+    w_what: np.ndarray = None             # (S, K, Ne)
+    final_w_when: np.ndarray = None       # (K, Ne)
+    final_w_what: np.ndarray = None       # (K, Ne)
+    cue_spikes: tuple = None              # (indices, times s)
+    stimulus_spikes: tuple = None
+    wall_time_s: float = None
+    extras: dict = field(default_factory=dict)
+
+
+def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), readout=ReadoutParams(),
+             noise=True, plasticity=True, record_readout=True, record_weights=True, seed=0,
+             device="runtime", threads=None, directory=None, target=None, initial_weights=None):
+    """Run the reservoir + readouts on ``paradigm`` and return a :class:`SimulationResult`.
+
+    ``device`` is a :func:`neurosim.backends.use_device` name; ``noise=False`` removes the thalamic noise
+    (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` = (w_when, w_what),
+    each (K, Ne), continues from a previous run.
+    """
+    import time
+
+    from neurosim.backends import use_device
+    check_option(device, "device", ("runtime", "cpp_standalone", "cuda_standalone", "genn"))
+    rng = check_random_state(seed)
+    net_seed = int(rng.integers(2 ** 31))
+    res_rng = np.random.default_rng(net_seed)
+    n = reservoir.n_neurons
+    if n < 10:
+        raise InvalidInputError(f"The 'n_neurons' parameter of ReservoirParams must be >= 10. Got {n} instead.")
+    n_exc, a, b, c, d = izhikevich_2003_parameters(n, reservoir.frac_exc, res_rng)
+    pre, post, w = reservoir_connectivity(reservoir, res_rng)
+    v0 = -65.0 + 5.0 * res_rng.random(n)       # spread initial states (same on every device)
+    k_id = paradigm.n_identities
+    cue_idx, cue_tms = paradigm.input_spikes(inputs.n_per_cue, inputs.cue_rate_hz, res_rng)
+    stim_idx, stim_tms = paradigm.stimulus_spikes(inputs.n_per_stimulus, inputs.stimulus_jitter_ms, res_rng)
+    cue_pre, cue_post = input_connectivity(k_id * inputs.n_per_cue, n, inputs.p_input, res_rng)
+    stim_pre, stim_post = input_connectivity(k_id * inputs.n_per_stimulus, n, inputs.p_input, res_rng)
+    ctrl = paradigm.control_arrays(readout.target_width_ms, dt_ms=1.0)
+    trial_period_ms = paradigm.trial_ms + paradigm.iti_ms
+    noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh) * (1.0 if noise else 0.0)
+    if initial_weights is None:
+        w_when0 = np.zeros((k_id, n_exc))
+        w_what0 = np.zeros((k_id, n_exc))
+    else:
+        w_when0, w_what0 = (np.asarray(x, float) for x in initial_weights)
+        if w_when0.shape != (k_id, n_exc) or w_what0.shape != (k_id, n_exc):
+            raise InvalidInputError(f"initial_weights must be two ({k_id}, {n_exc}) arrays; got "
+                                    f"{w_when0.shape} and {w_what0.shape}.")
+
+    with use_device(device, directory=directory, threads=threads, target=target,
+                    label="reservoir") as dev:
+        import brian2 as b2
+        from brian2 import ms
+        b2.start_scope()
+        b2.defaultclock.dt = reservoir.dt_ms * ms
+        b2.seed(net_seed % (2 ** 31 - 1))
+        namespace = dict(
+            tau_x=reservoir.tau_trace_ms * ms, tau_m=reservoir.tau_hold_ms * ms,
+            window=b2.TimedArray(ctrl["window"], dt=1 * ms, name="ta_window"),
+            gate=b2.TimedArray(ctrl["gate"] * (1.0 if plasticity else 0.0), dt=1 * ms, name="ta_gate"),
+            consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
+                                      name="ta_consolidate"),
+            target=b2.TimedArray(ctrl["target"], dt=1 * ms, name="ta_target"),
+            outcome=b2.TimedArray(ctrl["outcome"], dt=1 * ms, name="ta_outcome"),
+        )
+        res = b2.NeuronGroup(n, IZHIKEVICH_EQS, threshold="v >= 30", reset="v = c; u += d; x += 1",
+                             method="euler", namespace=namespace, name="reservoir")
+        res.a, res.b, res.c, res.d = a, b, c, d
+        res.v = v0
+        res.u = b * v0
+        res.noise_sd = noise_sd
+        objects = [res]
+        if noise:
+            # Izhikevich (2003) redraws the thalamic input once per ms
+            objects.append(res.run_regularly("I_noise = noise_sd*randn()", dt=1 * ms, name="reservoir_noise"))
+        rec = b2.Synapses(res, res, "w : 1 (constant)", on_pre="v_post += w", name="reservoir_syn")
+        rec.connect(i=pre, j=post)
+        rec.w = w
+        cue = b2.SpikeGeneratorGroup(k_id * inputs.n_per_cue, cue_idx, cue_tms * ms, name="cue_input")
+        cue_syn = b2.Synapses(cue, res, on_pre=f"v_post += {inputs.w_input!r}", name="cue_syn")
+        cue_syn.connect(i=cue_pre, j=cue_post)
+        stim = b2.SpikeGeneratorGroup(k_id * inputs.n_per_stimulus, stim_idx, stim_tms * ms, name="stimulus_input")
+        stim_syn = b2.Synapses(stim, res, on_pre=f"v_post += {inputs.w_input!r}", name="stimulus_syn")
+        stim_syn.connect(i=stim_pre, j=stim_post)
+        out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout")
+        out.eta_when = readout.eta_when
+        out.eta_what = readout.eta_what
+        out.a_min = readout.gain_threshold
+        ro = b2.Synapses(res[:n_exc], out, READOUT_SYN_EQS, method="euler", namespace=namespace,
+                         name="readout_syn")
+        ro.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
+        ro.w_when = w_when0.T.ravel()
+        ro.w_what = w_what0.T.ravel()
+        spk = b2.SpikeMonitor(res, name="reservoir_spikes")
+        cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
+        stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
+        objects += [rec, cue, cue_syn, stim, stim_syn, out, ro, spk, cue_mon, stim_mon]
+        if record_readout:
+            rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
+            objects.append(rmon)
+        if record_weights:
+            wmon = b2.StateMonitor(ro, ["w_when", "w_what"], record=np.arange(n_exc * k_id), dt=trial_period_ms * ms,
+                                   name="weight_monitor")
+            objects.append(wmon)
+        net = b2.Network(*objects, name="reservoir_network")
+        t0 = time.perf_counter()
+        net.run(paradigm.duration_ms * ms, namespace={}, profile=_PROFILE)
+        wall = time.perf_counter() - t0
+        result = SimulationResult(
+            paradigm=paradigm, params=dict(reservoir=reservoir, inputs=inputs, readout=readout, noise=noise,
+                                           plasticity=plasticity, seed=seed, device=device),
+            spike_i=np.asarray(spk.i[:], dtype=np.int64), spike_t=np.asarray(spk.t[:] / b2.second),
+            n_neurons=n, n_exc=n_exc, wall_time_s=wall,
+            cue_spikes=(np.asarray(cue_mon.i[:]), np.asarray(cue_mon.t[:] / b2.second)),
+            stimulus_spikes=(np.asarray(stim_mon.i[:]), np.asarray(stim_mon.t[:] / b2.second)))
+        if record_readout:
+            result.readout_t = np.asarray(rmon.t[:] / b2.second)
+            result.readout_y = np.asarray(rmon.y[:]).T.copy()
+            result.readout_z = np.asarray(rmon.z[:]).T.copy()
+            result.readout_A = np.asarray(rmon.A[:]).T.copy()
+            result.readout_s = np.asarray(rmon.s[:]).T.copy()
+        if record_weights:
+            result.weight_t = np.asarray(wmon.t[:] / b2.second)
+            # monitor shape (synapses, samples); synapse index = pre*K + post
+            result.w_when = np.asarray(wmon.w_when[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
+            result.w_what = np.asarray(wmon.w_what[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
+        result.final_w_when = np.asarray(ro.w_when[:]).reshape(n_exc, k_id).T.copy()
+        result.final_w_what = np.asarray(ro.w_what[:]).reshape(n_exc, k_id).T.copy()
+    logger.info("reservoir: %.1f s simulated in %.1f s wall on %s", paradigm.duration_ms / 1e3, wall, device)
+    return result

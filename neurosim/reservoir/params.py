@@ -1,0 +1,58 @@
+"""Paper defaults for the reservoir, its task and its readouts, in one place.
+
+Yamada & Chao (2025), "Joint encoding of 'what' and 'when' predictions through error-modulated plasticity in
+reservoir spiking networks", arXiv:2510.14382 — only the abstract is public. Where it is silent the values
+come from Izhikevich (2003, IEEE TNN 14:1569) for the reservoir, Izhikevich (2006, spnet) for the sparse
+in-degree, Fremaux & Gerstner (2016) and Hoerzer, Legenstein & Maass (2014) for the three-factor readout.
+Every such choice is listed with its reason in ``models/yamada_chao_2025_reservoir.json``.
+"""
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ReservoirParams:
+    """Heterogeneous Izhikevich-2003 reservoir with sparse random E/I connectivity (time in ms, v in mV)."""
+    n_neurons: int = 1000
+    frac_exc: float = 0.8                 # Izhikevich 2003: Ne=800, Ni=200
+    p_connect: float = 0.1                # 100 inputs per neuron at N=1000 (spnet in-degree)
+    fixed_in_degree: bool = True          # keep 100 inputs per neuron when N grows (spnet), so N=1e5 fits memory
+    w_exc: float = 0.5                    # Izhikevich 2003: S_E = 0.5*rand ...
+    w_inh: float = 1.0                    # ... S_I = -rand; both scaled by 1000/in_degree (same mean drive)
+    noise_exc: float = 5.0                # thalamic input 5*randn (E) ...
+    noise_inh: float = 2.0                # ... and 2*randn (I), redrawn every ms as in the 2003 code
+    dt_ms: float = 0.5
+    tau_trace_ms: float = 20.0            # presynaptic trace x_j read by the readouts
+    tau_hold_ms: float = 50.0             # slow trace m_j: the trial-level eligibility of the "what" rule
+
+
+@dataclass(frozen=True)
+class InputParams:
+    """Cue and outcome-stimulus input populations (frozen Poisson patterns, one population per identity)."""
+    n_per_cue: int = 40
+    cue_rate_hz: float = 20.0
+    n_per_stimulus: int = 40
+    p_input: float = 0.1
+    w_input: float = 8.0                  # mV jump per input spike (like a strong thalamic volley)
+    stimulus_jitter_ms: float = 2.0
+
+
+@dataclass(frozen=True)
+class ReadoutParams:
+    """Three-factor readout: y_k = A_k * z_k, 'when' z_k learned online, 'what' A_k consolidated offline."""
+    eta_when: float = 2.0e-4              # per ms, online rule  dw/dt = eta * M(t) * G(t) * e(t)
+    eta_what: float = 2.0e-4              # per ms, offline rule during the inter-trial interval
+    target_width_ms: float = 10.0         # sd of the Gaussian outcome event the readout is taught to predict
+    gain_threshold: float = 0.05          # post-synaptic gate: a readout learns timing only while A_k > this
+
+
+@dataclass(frozen=True)
+class RLSParams:
+    """FORCE/RLS baseline readout on the same reservoir traces (Sussillo & Abbott 2009)."""
+    alpha: float = 1.0                    # P(0) = I / alpha
+    step_ms: float = 10.0                 # one RLS update per 10 ms bin (the timing tolerance)
+
+
+def as_dict(params):
+    """A plain dict of a params dataclass (for NWB parameters and the model card)."""
+    return dataclasses.asdict(params)
