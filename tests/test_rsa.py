@@ -268,3 +268,14 @@ def test_cli_rdm_from_nwb_trials(tmp_path):
     bad = ["rsa", "rdm", str(src), "--trials", "nope", "--out", str(tmp_path / "x.nwb"), "--quiet"]
     assert run(build_parser(modules=["neurodata.rsa.cli"]), bad) == 1
     assert not (tmp_path / "x.nwb").exists()
+
+
+def test_demo_writes_nwb_and_figure(testdata, tmp_path):
+    from neurodata.io import read_results
+    from neurodata.rsa.demo import demo
+
+    summary = demo(tmp_path, testdata=testdata)
+    assert summary["spearman_geodesic_vs_arc"] >= 0.98 > 0.7 >= summary["spearman_euclidean_vs_arc"]
+    assert summary["meg_model_similarity_50_200ms"] > summary["meg_model_similarity_baseline"]
+    assert summary["png"].stat().st_size > 1000
+    assert "meg_model_similarity" in read_results(tmp_path / "rsa_demo.nwb").arrays

@@ -48,6 +48,8 @@ def configure(subparsers):
     q.add_argument("--model-order", default=None,
                    help="comma-separated condition labels giving the order of the model's rows")
     q.add_argument("--compare", default="spearman", help="spearman, kendall_tau_a, pearson or cosine")
+    q.add_argument("--smooth", type=float, default=0.0,
+                   help="average the data RDMs over a sliding window of this many seconds first (default 0)")
     add_common_options(q, seed=False, out_help="results NWB file (a PNG figure is written beside it)")
     q.set_defaults(func=_compare)
 
@@ -153,11 +155,15 @@ def _compare(args):
     resp = _load_responses(args)
     rdms = _rdms(resp, args.method)
     model = _model_rdm(args, resp.conditions)
+    if args.smooth and resp.times is not None:
+        from .rdm import smooth_rdms
+
+        rdms = smooth_rdms(rdms, resp.times, args.smooth)
     similarity = np.atleast_1d(compare_rdms(rdms, model, method=args.compare))
     arrays = {"rdms": rdms, "model_rdm": model, "similarity": similarity}
     if resp.times is not None:
         arrays["times"] = resp.times
-    params = {"method": args.method, "compare": args.compare, "model": str(args.model),
+    params = {"method": args.method, "compare": args.compare, "smooth_s": args.smooth, "model": str(args.model),
               "model_is_rdm": args.model_is_rdm, "picks": args.picks, "tmin": args.tmin, "tmax": args.tmax,
               "window": args.window, "conditions": [str(c) for c in resp.conditions]}
     write_results(args.out, analysis="rsa", sources=[args.data], parameters=params, arrays=arrays,

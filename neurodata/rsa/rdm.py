@@ -12,8 +12,8 @@ from ..errors import InvalidInputError
 from ..utils import check_array, check_option
 from .topology import as_condensed
 
-__all__ = ["RDM_METHODS", "COMPARE_METHODS", "compute_rdm", "time_resolved_rdms", "crossnobis", "compare_rdms",
-           "squareform"]
+__all__ = ["RDM_METHODS", "COMPARE_METHODS", "compute_rdm", "time_resolved_rdms", "smooth_rdms", "crossnobis",
+           "compare_rdms", "squareform"]
 
 RDM_METHODS = ("euclidean", "sqeuclidean", "correlation")
 COMPARE_METHODS = ("spearman", "kendall_tau_a", "pearson", "cosine")
@@ -81,6 +81,24 @@ def time_resolved_rdms(patterns, method="euclidean"):
     x = check_array(patterns, "patterns", ndim=3, min_rows=3)
     iu = np.triu_indices(x.shape[0], k=1)
     return np.stack([_pairwise(np.ascontiguousarray(x[:, :, t]), method)[iu] for t in range(x.shape[2])])
+
+
+def smooth_rdms(rdms, times, width):
+    """Moving average (boxcar of ``width`` seconds) of a time series of condensed RDMs (times × n_pairs).
+
+    MEG RDMs over few conditions are noisy sample to sample; averaging neighbouring samples (as is common
+    before model comparison) steadies the time course. ``width=0`` returns a copy unchanged.
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    x = check_array(rdms, "rdms", ndim=2)
+    t = check_array(times, "times", ndim=1)
+    if t.size != x.shape[0] or t.size < 2:
+        raise InvalidInputError(f"times has {t.size} entries for {x.shape[0]} RDMs.")
+    if not (np.isfinite(width) and width >= 0):
+        raise InvalidInputError(f"width must be a non-negative number of seconds; got {width!r}.")
+    n = int(round(width / np.median(np.diff(t))))
+    return x if n <= 1 else uniform_filter1d(x, size=n, axis=0, mode="nearest")
 
 
 def _default_partitions(labels):
