@@ -279,3 +279,21 @@ def test_demo_writes_nwb_and_figure(testdata, tmp_path):
     assert summary["meg_model_similarity_50_200ms"] > summary["meg_model_similarity_baseline"]
     assert summary["png"].stat().st_size > 1000
     assert "meg_model_similarity" in read_results(tmp_path / "rsa_demo.nwb").arrays
+
+
+def test_responses_from_mne_epochs_keep_trials():
+    import mne
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["MEG 0111", "MEG 0112", "MEG 0113"], 100.0, ["mag", "grad", "grad"])
+    events = np.column_stack([np.arange(12) * 100, np.zeros(12, int), np.tile([1, 2, 3], 4)])
+    data = rng.standard_normal((12, 3, 20)) * np.array([1e-13, 1e-11, 1e-11])[None, :, None]
+    epochs = mne.EpochsArray(data, info, events=events, event_id={"a": 1, "b": 2, "c": 3}, tmin=-0.05,
+                             verbose="error")
+    resp = rsa.responses_from_mne(epochs, picks="meg")
+    assert resp.conditions == ["a", "b", "c"]
+    assert resp.means.shape == (3, 3, 20) and resp.trials.shape == (12, 3, 20)
+    assert list(resp.trial_conditions[:3]) == ["a", "b", "c"]
+    # channel-type scaling puts magnetometers and gradiometers on a common scale
+    assert 0.1 < np.abs(resp.trials[:, 0]).mean() / np.abs(resp.trials[:, 1:]).mean() < 10
+    np.testing.assert_allclose(resp.means[0], resp.trials[resp.trial_conditions == "a"].mean(axis=0))
