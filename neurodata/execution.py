@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BackendUnavailableError, InvalidInputError
+from .errors import BackendUnavailableError, InvalidInputError, NeurosuiteError
 from .utils import check_scalar, logger, progress
 
 __all__ = ["Summary", "derive_seed", "is_complete", "resolve", "run_tasks", "task_key", "write_record"]
@@ -151,7 +151,9 @@ def _call(func, kwargs):
         value = resolve(func)(**kwargs)
         return {"status": "ok", "value": value, "seconds": time.perf_counter() - t0}
     except Exception as exc:  # one bad task must never stop the others: record it, with where it failed
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        # the suite's own errors already name the file and object; for anything else, say where it broke
+        where = None if isinstance(exc, NeurosuiteError) or not exc.__traceback__ else \
+            traceback.extract_tb(exc.__traceback__)[-1]
         place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}{place}",
                 "seconds": time.perf_counter() - t0}
@@ -210,7 +212,8 @@ def dask_client(scheduler=None, client=None, n_workers=2, memory_limit="2GiB"):
         new_client.close()
 
 
-def run_tasks(func, tasks, *, n_jobs=1, scheduler=None, client=None, keys=None, desc="tasks", verbose=True):
+def run_tasks(func, tasks, *, n_jobs=1, scheduler=None, client=None, keys=None, desc="tasks", verbose=True,
+              preload=()):
     """Run ``func(**task)`` for every task dict; return one outcome dict per task, in the order of ``tasks``.
 
     Parameters
@@ -229,6 +232,10 @@ def run_tasks(func, tasks, *, n_jobs=1, scheduler=None, client=None, keys=None, 
         Names of the tasks (Dask task keys and log lines).
     verbose : bool
         One progress bar over all tasks (updated as each finishes, whatever the back-end).
+    preload : sequence of str
+        Modules each Dask worker imports in its main thread before running tasks (Dask runs tasks in
+        other threads; Brian2, for one, installs a signal handler when first imported, which only the main
+        thread may do).
 
     Each outcome holds ``status`` ("ok" or "failed"), ``value`` (what func returned) or ``error`` (exception
     type, message and line), and ``seconds``. Failures are logged and never raised.
@@ -241,7 +248,7 @@ def run_tasks(func, tasks, *, n_jobs=1, scheduler=None, client=None, keys=None, 
         return outcomes
     bar = progress(total=len(tasks), desc=desc, verbose=verbose)
     try:
-        for index, outcome in _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client):
+        for index, outcome in _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client, tuple(preload)):
             outcomes[index] = outcome
             if outcome["status"] != "ok":
                 logger.warning("%s failed: %s", keys[index], outcome["error"])
@@ -251,7 +258,7 @@ def run_tasks(func, tasks, *, n_jobs=1, scheduler=None, client=None, keys=None, 
     return outcomes
 
 
-def _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client):
+def _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client, preload):
     """Yield (task index, outcome) as tasks finish."""
     if mode == "serial":
         for i, kw in enumerate(tasks):
@@ -263,6 +270,8 @@ def _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client):
     else:
         distributed = _import_or_explain("distributed")
         with dask_client(scheduler if mode == "dask" else "local", client, n_workers=n_jobs) as dc:
+            if preload:
+                _register_preload(dc, preload)
             # unique keys: the same sweep submitted twice to one cluster must not share results
             token = os.urandom(4).hex()
             futures = [dc.submit(_indexed_call, i, func, kw, key=f"{k}-{token}", pure=False)
@@ -278,6 +287,24 @@ def _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client):
             finally:
                 for future in futures:
                     future.cancel()
+
+
+def _register_preload(client, modules):
+    """Import ``modules`` in every worker's main thread, now and on workers that join later."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class ImportModules(WorkerPlugin):
+        name = "neurosuite-preload-" + "-".join(modules)
+
+        def __init__(self, names):
+            self.names = names
+
+        def setup(self, worker):
+            for module in self.names:
+                importlib.import_module(module)
+
+    register = getattr(client, "register_plugin", None) or client.register_worker_plugin
+    register(ImportModules(list(modules)))
 
 
 def _indexed_call(index, func, kwargs):
