@@ -32,7 +32,7 @@ import numpy as np
 from .errors import BackendUnavailableError, InvalidInputError, NeurosuiteError
 from .utils import check_scalar, logger, progress
 
-__all__ = ["Summary", "derive_seed", "is_complete", "resolve", "run_tasks", "task_key", "write_record"]
+__all__ = ["Summary", "derive_seed", "is_complete", "parse_value", "resolve", "run_tasks", "task_key", "write_record"]
 
 _DIST_HINT = "pip install 'neurosuite[dist]'  (dask[distributed], dask-jobqueue, joblib)"
 
@@ -75,6 +75,22 @@ def resolve(target):
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise BackendUnavailableError(f"cannot load {target!r}: {type(exc).__name__}: {exc}") from None
+
+
+def parse_value(text):
+    """A parameter value from the command line: int, float, true/false, none, else the string itself."""
+    text = text.strip()
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 # ------------------------------------------------------------------------------------ completion records

@@ -123,7 +123,7 @@ def lif_metrics(populations):
 
 
 # ------------------------------------------------------------------------------ compile once, run many
-_BUILD_SLOTS = {}      # build directory → open, flock'ed file: this process owns that directory
+_BUILD_SLOTS = {}      # build directory → flock'ed file descriptor: this process owns that directory
 _COMPILED = {}         # structural parameters → CompiledLIFNetwork built in this process
 
 
@@ -298,12 +298,12 @@ def _claim_build_directory(label):
         if directory in _BUILD_SLOTS:
             continue
         os.makedirs(directory, exist_ok=True)
-        handle = open(os.path.join(directory, ".neurosuite.lock"), "w")
+        fd = os.open(os.path.join(directory, ".neurosuite.lock"), os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            handle.close()
+            os.close(fd)
             continue
-        _BUILD_SLOTS[directory] = handle  # held until this process exits
+        _BUILD_SLOTS[directory] = fd  # held until this process exits (the OS releases the lock then)
         return directory
     raise RuntimeError(f"no free build directory for {label!r}")  # pragma: no cover - 1024 live workers

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from neurodata.errors import DataFileError, InvalidInputError
-from neurodata.execution import (derive_seed, is_complete, remove_stale_temporaries, resolve, run_tasks, task_key,
-                                 write_record, write_summary)
+from neurodata.execution import (derive_seed, is_complete, parse_value, remove_stale_temporaries, resolve, run_tasks,
+                                 task_key, write_record, write_summary)
 from neurodata.utils import check_scalar, logger
 
 # model name → "module:function" with signature (params: dict, seed: int, out_path: Path) -> metrics dict,
@@ -37,22 +37,6 @@ def simulation(name):
         from neurodata.utils import check_option
         check_option(name, "simulation", sorted(SIMULATIONS))
     return resolve(SIMULATIONS[name])
-
-
-def parse_value(text):
-    """A grid value from the command line: int, float, true/false, none, else the string itself."""
-    text = text.strip()
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def parse_grid(specs):

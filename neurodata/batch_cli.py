@@ -1,0 +1,69 @@
+"""``neurodata batch ANALYSIS FILES… --out DIR``: one analysis over many NWB files, on this machine or Dask.
+
+Register with ``SUBCOMMAND_MODULES.append("neurodata.batch_cli")`` in neurodata/cli.py.
+"""
+from .cli import add_common_options
+
+
+def add_execution_options(parser):
+    """--workers and --scheduler, shared by ``neurodata batch`` and ``neurosim sweep``."""
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes on this machine (joblib; with --scheduler local, a Dask "
+                             "LocalCluster); default 1 = in this process")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="Dask scheduler address (e.g. tcp://10.0.0.5:8786, or a dask-jobqueue cluster's), "
+                             "or 'local' for a LocalCluster of --workers processes")
+
+
+def report(summary, what, quiet, name_column="file"):
+    """One line on stdout; each failure on stderr; exit code 1 if anything failed."""
+    import sys
+
+    n = len(summary.table)
+    if not quiet:
+        print(f"{n - summary.n_failed} of {n} {what} ok ({summary.n_skipped} already done) → {summary.csv_path}, "
+              f"{summary.nwb_path}")
+    if summary.n_failed:
+        failed = summary.table[summary.table["status"] == "failed"]
+        for name, error in zip(failed[name_column], failed["error"]):
+            print(f"failed: {name}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def configure(subparsers):
+    """Add ``batch``."""
+    p = subparsers.add_parser(
+        "batch", help="run one analysis over many NWB files: a results file each, a summary table (CSV + NWB)",
+        description="A bad file is reported in the summary and never stops the others; files already analysed "
+                    "in DIR (same input, same parameters) are skipped, so an interrupted batch resumes. Exit "
+                    "code 1 if any file failed.")
+    p.add_argument("analysis", help="bin, summary, connectome, bicluster, rsa (or one registered with "
+                                    "neurodata.batch.register_analysis)")
+    p.add_argument("files", nargs="+", help="input NWB files")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="an analysis parameter (e.g. bin_size=0.01); repeat for more")
+    add_execution_options(p)
+    add_common_options(p, out_help="output folder (a results NWB per input, summary.csv, summary.nwb)")
+    p.set_defaults(func=_batch)
+
+
+def _parse_params(items):
+    from .errors import InvalidInputError
+    from .execution import parse_value
+
+    params = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"--param is written 'name=value'; got {item!r}.")
+        params[name.strip()] = parse_value(text)
+    return params
+
+
+def _batch(args):
+    from .batch import run_batch
+
+    summary = run_batch(args.analysis, args.files, out=args.out, params=_parse_params(args.param), seed=args.seed,
+                        n_jobs=args.workers, scheduler=args.scheduler, verbose=not args.quiet)
+    return report(summary, "files", args.quiet, name_column="source")

@@ -1,0 +1,49 @@
+"""``neurosim sweep CARD --grid 'param=v1,v2,…' … --out DIR``: one simulation per grid point, on this machine
+or a Dask cluster.
+
+Register with ``SUBCOMMAND_MODULES.append("neurosim.sweep_cli")`` in neurosim/cli.py.
+"""
+from neurodata.batch_cli import add_execution_options, report
+from neurodata.cli import add_common_options
+
+
+def configure(subparsers):
+    """Add ``sweep``."""
+    p = subparsers.add_parser(
+        "sweep", help="parameter sweep: one NWB file per grid point plus a summary table (CSV + NWB)",
+        description="Run a registered simulation at every point of a Cartesian grid. Each run gets its own seed "
+                    "derived from --seed and its parameters, so results do not depend on --workers. Runs already "
+                    "finished in DIR are skipped, so an interrupted sweep resumes.")
+    p.add_argument("card", help="simulation (model card name): lif_network, ahmad_hawkins_2016, "
+                                "yamada_chao_2025_reservoir, or one registered with register_simulation")
+    p.add_argument("--grid", action="append", default=[], metavar="PARAM=V1,V2,…",
+                   help="one grid axis; repeat for more axes")
+    p.add_argument("--set", dest="fixed", action="append", default=[], metavar="PARAM=VALUE",
+                   help="a parameter held fixed (e.g. device=cpp_standalone); repeat for more")
+    p.add_argument("--repeats", type=int, default=1, help="runs per grid point with different seeds (default 1)")
+    add_execution_options(p)
+    add_common_options(p, out_help="output folder (NWB per run, summary.csv, summary.nwb)")
+    p.set_defaults(func=_sweep)
+
+
+def parse_assignments(items, what):
+    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values parsed as numbers / booleans where they are)."""
+    from neurodata.errors import InvalidInputError
+    from neurosim.sweep import parse_value
+
+    values = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"{what} is written 'param=value'; got {item!r}.")
+        values[name.strip()] = parse_value(value)
+    return values
+
+
+def _sweep(args):
+    from neurosim.sweep import parse_grid, run_sweep
+
+    summary = run_sweep(args.card, parse_grid(args.grid), fixed=parse_assignments(args.fixed, "--set"), out=args.out,
+                        seed=args.seed, repeats=args.repeats, n_jobs=args.workers, scheduler=args.scheduler,
+                        verbose=not args.quiet)
+    return report(summary, "runs", args.quiet)
