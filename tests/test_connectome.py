@@ -269,3 +269,26 @@ def test_import_stays_light():
             "bad = [m for m in ('torch', 'brian2', 'tensorly', 'matplotlib') if m in sys.modules]; "
             "sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_cli_on_several_simulated_nwb_files(tmp_path):
+    """Simulate → one ophys NWB file per animal → `neurodata connectome A.nwb B.nwb --rank 2` → results file."""
+    from neurodata.cli import build_parser, run
+    from neurosim.groundtruth.connectome import write_calcium_nwb
+
+    members = np.array([np.arange(20) < 8, np.arange(20) >= 12])
+    sim = simulate_dynamic_communities(n_neurons=20, n_animals=2, duration=90.0, members=members,
+                                       animals=np.ones((2, 2), bool), seed=4)
+    paths = []
+    for a, traces in enumerate(sim.traces):
+        paths.append(tmp_path / f"animal{a}.nwb")
+        write_calcium_nwb(paths[-1], traces, parameters={"seed": 4, "animal": a})
+    out = tmp_path / "result.nwb"
+    parser = build_parser(modules=["neurodata.connectome.cli"])
+    assert run(parser, ["connectome", *map(str, paths), "--rank", "2", "--resolution", "1.0", "--out", str(out),
+                        "--quiet"]) == 0
+    result = read_connectome(out)
+    assert result.animal_names == ["animal0", "animal1"]
+    assert result.rank == 2 and result.n_neurons == 20
+    found = sorted(tuple(sorted(int(x) for x in result.community(k))) for k in range(2))
+    assert found == [tuple(range(8)), tuple(range(12, 20))]

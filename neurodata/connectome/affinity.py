@@ -112,6 +112,11 @@ def compute_affinity(traces, *, smooth, window, z=2.0, step=1, dtype=np.float32,
 
     deriv = smoothed_derivative(x, smooth)
     null_sd = _null_sd(deriv, window)
+    # Pair products dominate the cost: compute them in the output precision (float32 halves the traffic),
+    # on derivatives scaled to unit SD so float32 never under/overflows.
+    work = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(float)
+    sd = deriv.std(axis=0)
+    deriv = (deriv / np.where(sd > 0, sd, 1.0)).astype(work)
     # Local moments of each derivative, computed once.
     local_mean = gaussian_filter1d(deriv, window, axis=0, mode="nearest", truncate=_TRUNCATE)
     local_var = gaussian_filter1d(deriv ** 2, window, axis=0, mode="nearest", truncate=_TRUNCATE)

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..utils import check_option, check_scalar, logger, progress
+from ..utils import check_option, check_random_state, check_scalar, logger, progress
 from .affinity import pairs_to_matrix
 from .ntf import NTF
 from .result import ConnectomeResult
@@ -116,8 +116,6 @@ class DynamicConnectome:
         animal_names = [str(a) for a in animal_names]
         if len(animal_names) != len(traces):
             raise InvalidInputError(f"{len(animal_names)} animal names for {len(traces)} recordings.")
-        from ..utils import check_random_state
-
         rng = check_random_state(self.seed)
         tensor, times, labels, frame_rate = build_affinity_tensor(
             traces, smooth=self.smooth, window=self.window, z=self.z, resolution=self.resolution,

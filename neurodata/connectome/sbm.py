@@ -10,10 +10,10 @@ fitted by variational EM (mean-field q(z_i) = tau_i; Daudin, Picard & Robin 2008
 with several initialisations (spectral + random) and the number of blocks K chosen by the Integrated
 Completed Likelihood (ICL; Daudin et al. 2008):
 
-    ICL(K) = log p(A, w, z_hat | theta_hat) - (K - 1)/2 log N - K(K + 1)/2 * 2/2 * log(N(N - 1)/2)
+    ICL(K) = log p(A, w, z_hat | theta_hat) - (K - 1)/2 log N - (n_block_params / 2) log(N(N - 1)/2),
 
-(two parameters, p and lam, per unordered block pair). An edge exists where the weight exceeds
-``edge_threshold`` (default 0: every positive weight is an edge).
+with n_block_params = 2 K(K + 1)/2 (an edge probability p and a weight rate lam per unordered block pair).
+An edge exists where the weight exceeds ``edge_threshold`` (default 0: every positive weight is an edge).
 """
 import numbers
 import warnings
