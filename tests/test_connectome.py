@@ -57,6 +57,18 @@ def test_affinity_near_zero_for_independent_random_walks():
     assert np.mean(aff > 0) < 0.05      # and exactly 0 most of the time
 
 
+def test_affinity_flat_trace_has_no_affinity():
+    x = _random_walks(n_times=500, n_neurons=4, seed=6)
+    x[:, 0] = 3.0                      # a silent ROI
+    x[200:300, 1] = x[200, 1]          # and one that pauses
+    x[:, 2] = x[:, 1] + 0.01 * x[:, 3]
+    aff = compute_affinity(x, smooth=2, window=10)
+    i, j = pair_indices(4)
+    assert np.all(aff[:, i == 0] == 0)
+    assert np.all(aff[248:253, (i == 1) & (j == 2)] == 0)  # window (±40) + smoothing (±8) inside the pause
+    assert aff[:150, (i == 1) & (j == 2)].mean() > 0.5
+
+
 def test_affinity_bad_input():
     with pytest.raises(InvalidInputError, match="NaN"):
         compute_affinity(np.full((50, 3), np.nan), smooth=1, window=5)
@@ -96,6 +108,14 @@ def test_ntf_auto_rank_picks_planted_rank(n_components):
     print(f"K={n_components}: chosen {model.rank_}; scores {model.rank_scores_}")
     assert model.rank_ == n_components
     assert factor_match_score(model.factors_, truth) >= 0.95
+
+
+def test_ntf_warns_when_not_converged():
+    from neurodata.errors import ConvergenceWarning
+
+    tensor, _ = planted_ntf_tensor(n_components=2, n_times=50, n_animals=3, n_neurons=12, clique_size=4, seed=1)
+    with pytest.warns(ConvergenceWarning, match="n_iter_max"):
+        NTF(rank=2, n_restarts=1, n_iter_max=2, seed=0).fit(tensor)
 
 
 def test_ntf_bad_input():
