@@ -1,0 +1,245 @@
+"""Event movies: natural images moved along saccade-like random walks, turned into ON/OFF events.
+
+Follows Grimaldi & Perrinet (2023, Biol. Cybern., Sec. 2.1): a motion label per time step switches with
+probability 1/``block_length`` (Poisson block durations) to a uniformly drawn class; the view window follows the
+integrated trajectory (integer roll + sub-pixel Fourier translation); events fire where the temporal luminance
+change accumulated in a residual exceeds a threshold proportional to the SD of the temporal differences, and the
+signed threshold is subtracted from the residual.
+
+Event arrays are dense booleans of shape ``(2, n_steps, x, y)`` (channel 0 = OFF, 1 = ON); a batch of movies is
+``(n_movies, 2, n_steps, x, y)`` with labels ``(n_movies, n_steps)``.
+"""
+import dataclasses
+import functools
+
+import numpy as np
+
+from neurodata.errors import InvalidInputError
+from neurodata.utils import check_random_state, check_scalar, progress
+
+from .config import MotionConfig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# images
+@functools.lru_cache(maxsize=32)
+def load_image(name, scale=1.0):
+    """A scikit-image sample image as whitened grayscale float64 with unit SD (read-only, cached).
+
+    Whitening flattens the 1/f amplitude spectrum (filter ``f * exp(-(f / 0.2) ** 4)``, cut off well below
+    Nyquist so that sub-pixel motions do not alias in time), as the van Hateren
+    images used in the paper were pre-whitened.
+    """
+    import skimage.data
+    from skimage.color import rgb2gray, rgba2rgb
+    from skimage.transform import rescale
+
+    try:
+        image = getattr(skimage.data, name)()
+    except AttributeError:
+        raise InvalidInputError(f"scikit-image has no sample image {name!r}; try e.g. 'camera', 'grass', "
+                                f"'gravel', 'brick', 'astronaut'.") from None
+    image = np.asarray(image, dtype=float)
+    if image.ndim == 3 and image.shape[-1] == 4:
+        image = rgba2rgb(image / 255.0)
+    if image.ndim == 3:
+        image = rgb2gray(image / (255.0 if image.max() > 1 else 1.0))
+    if scale != 1.0:
+        image = rescale(image, scale, anti_aliasing=True)
+    white = whiten(image)
+    white.setflags(write=False)
+    return white
+
+
+def whiten(image, f0=0.2):
+    """Flatten the amplitude spectrum of ``image`` and scale it to zero mean and unit SD."""
+    fx = np.fft.fftfreq(image.shape[0])[:, None]
+    fy = np.fft.fftfreq(image.shape[1])[None, :]
+    f = np.sqrt(fx ** 2 + fy ** 2)
+    out = np.fft.ifft2(np.fft.fft2(image - image.mean()) * f * np.exp(-((f / f0) ** 4))).real
+    return (out - out.mean()) / out.std()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# labels and trajectories
+def draw_labels(n_steps, n_classes, block_length, rng):
+    """Motion label per step: switch to a uniformly drawn class with probability ``1 / block_length``."""
+    labels = np.empty(n_steps, dtype=np.int64)
+    labels[0] = rng.integers(n_classes)
+    switches = rng.random(n_steps) < 1.0 / block_length
+    draws = rng.integers(n_classes, size=n_steps)
+    for t in range(1, n_steps):
+        labels[t] = draws[t] if switches[t] else labels[t - 1]
+    return labels
+
+
+def trajectory(labels, config):
+    """Content displacement per step (x, y) in pixels, shape (n_steps, 2); step t moves frame t-1 to frame t.
+
+    The view window moves opposite to the labelled motion, so the image content moves with velocity
+    ``speed * (cos(phi), sin(phi))`` in (row, column) coordinates.
+    """
+    phi, speed = config.class_motion(labels)
+    velocity = np.stack([speed * np.cos(phi), speed * np.sin(phi)], axis=1)
+    velocity[0] = 0.0  # the first frame has no predecessor
+    return np.cumsum(velocity, axis=0)
+
+
+def render_movie(image, displacement, size, origin, margin=16):
+    """Frames (n_steps, x, y) of ``image`` seen through a window whose content is displaced by ``displacement``.
+
+    Frame t samples ``image[origin - displacement[t] + (x, y)]``: the integer part is a crop (coordinate roll),
+    the fractional part a phase ramp in Fourier space. The crop keeps ``margin`` pixels between the window and
+    the periodic seam of the FFT.
+    """
+    positions = np.asarray(origin, float)[None, :] - displacement
+    low = np.floor(positions.min(axis=0)).astype(int) - margin
+    high = np.ceil(positions.max(axis=0)).astype(int) + np.asarray(size) + margin
+    if low.min() < 0 or high[0] > image.shape[0] or high[1] > image.shape[1]:
+        raise InvalidInputError(f"The trajectory leaves the image ({image.shape}); use a shorter movie or a "
+                                f"larger image_scale.")
+    crop = image[low[0]:high[0], low[1]:high[1]]
+    spectrum = np.fft.fft2(crop)
+    fx = np.fft.fftfreq(crop.shape[0])[:, None]
+    fy = np.fft.fftfreq(crop.shape[1])[None, :]
+    frames = np.empty((len(positions),) + tuple(size))
+    for t, pos in enumerate(positions - low):
+        shift = np.exp(2j * np.pi * (fx * pos[0] + fy * pos[1]))
+        frames[t] = np.fft.ifft2(spectrum * shift).real[:size[0], :size[1]]
+    return frames
+
+
+def make_movie(config, rng, label=None, block_length=None):
+    """One movie: frames (n_steps, x, y) in [-1, 1] and labels (n_steps,) drawn from ``config``.
+
+    ``label`` fixes one class for the whole movie; ``block_length`` overrides the config's mean block length.
+    """
+    rng = check_random_state(rng)
+    block = config.block_length if block_length is None else block_length
+    if label is None:
+        labels = draw_labels(config.n_steps, config.n_classes, block, rng)
+    else:
+        labels = np.full(config.n_steps, int(label), dtype=np.int64)
+    image = load_image(config.images[rng.integers(len(config.images))], config.image_scale)
+    displacement = trajectory(labels, config)
+    margin = 16  # window origin - displacement must stay `margin` pixels inside the image
+    lo = np.ceil(displacement.max(axis=0)).astype(int) + margin + 1
+    hi = (np.array(image.shape) - np.array(config.size) - margin - 1
+          + np.floor(displacement.min(axis=0)).astype(int))
+    if np.any(hi <= lo):
+        raise InvalidInputError(f"Image of shape {image.shape} is too small for a {config.size} window moving "
+                                f"{np.ptp(displacement, axis=0)} pixels; reduce n_steps or size.")
+    origin = np.array([rng.integers(lo[0], hi[0]), rng.integers(lo[1], hi[1])])
+    frames = render_movie(image, displacement, config.size, origin, margin=margin)
+    frames = frames - frames.mean()
+    frames = frames / np.abs(frames).max()
+    if config.noise > 0:
+        frames = frames + config.noise * rng.standard_normal(frames.shape)
+    return np.clip(frames, -1.0, 1.0), labels
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# events
+def events_from_movie(frames, selectivity=1.0, threshold=None):
+    """ON/OFF events (2, n_steps, x, y) bool from frames (n_steps, x, y) with a carried-over residual.
+
+    The threshold is ``selectivity * SD(temporal differences)`` unless given. A residual image, initialised at
+    zero, integrates the temporal differences; where it exceeds +threshold an ON event fires (below -threshold
+    an OFF event) and the signed threshold is subtracted, so at most one event per voxel and never both.
+    """
+    frames = np.asarray(frames, dtype=float)
+    if frames.ndim != 3:
+        raise InvalidInputError(f"frames must be (n_steps, x, y); got shape {frames.shape}.")
+    if not np.all(np.isfinite(frames)):
+        raise InvalidInputError("frames contain NaN or infinite values.")
+    diff = np.diff(frames, axis=0)
+    if threshold is None:
+        check_scalar(selectivity, "selectivity", "events_from_movie", low=0.0, low_inclusive=False)
+        threshold = selectivity * diff.std() if diff.size else 0.0
+    else:
+        check_scalar(threshold, "threshold", "events_from_movie", low=0.0)
+    events = np.zeros((2,) + frames.shape, dtype=bool)
+    residual = np.zeros(frames.shape[1:])
+    for t in range(1, frames.shape[0]):
+        residual += diff[t - 1]
+        on = residual > threshold
+        off = residual < -threshold
+        residual[on] -= threshold
+        residual[off] += threshold
+        events[1, t], events[0, t] = on, off
+    return events
+
+
+@dataclasses.dataclass
+class MotionDataset:
+    """A batch of event movies with their per-step motion labels."""
+
+    events: np.ndarray  # (n_movies, 2, n_steps, x, y) bool
+    labels: np.ndarray  # (n_movies, n_steps) int
+    config: MotionConfig
+    seed: object = None
+
+    def __len__(self):
+        return len(self.events)
+
+    @property
+    def density(self):
+        """Fraction of voxels (polarity x time x space) holding an event."""
+        return float(self.events.mean())
+
+
+def make_dataset(config, n_movies, *, seed=None, block_length=None, label=None, verbose=False):
+    """``n_movies`` event movies drawn from ``config`` (labels per step, ON/OFF events)."""
+    check_scalar(n_movies, "n_movies", "make_dataset", kind=int, low=1)
+    rng = check_random_state(seed)
+    events = np.zeros((n_movies, 2, config.n_steps) + config.size, dtype=bool)
+    labels = np.zeros((n_movies, config.n_steps), dtype=np.int64)
+    for i in progress(range(n_movies), desc="event movies", verbose=verbose):
+        frames, labels[i] = make_movie(config, rng, label=label, block_length=block_length)
+        events[i] = events_from_movie(frames, config.selectivity)
+    return MotionDataset(events=events, labels=labels, config=config, seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dense <-> list of events
+def events_to_list(events):
+    """Dense (2, T, X, Y) events to integer arrays ``(t, polarity, x, y)`` sorted by time."""
+    events = np.asarray(events)
+    if events.ndim != 4 or events.shape[0] != 2:
+        raise InvalidInputError(f"events must be (2, n_steps, x, y); got shape {events.shape}.")
+    p, t, x, y = np.nonzero(events)
+    order = np.lexsort((y, x, p, t))
+    return t[order], p[order], x[order], y[order]
+
+
+def events_from_list(t, polarity, x, y, shape):
+    """Integer event coordinates to a dense bool array of ``shape`` = (2, T, X, Y); checks bounds."""
+    t, polarity, x, y = (np.asarray(a, dtype=np.int64).ravel() for a in (t, polarity, x, y))
+    if not (len(t) == len(polarity) == len(x) == len(y)):
+        raise InvalidInputError("t, polarity, x and y must have the same length.")
+    shape = tuple(int(s) for s in shape)
+    for name, values, bound in (("polarity", polarity, 2), ("t", t, shape[1]), ("x", x, shape[2]),
+                                ("y", y, shape[3])):
+        if values.size and (values.min() < 0 or values.max() >= bound):
+            raise InvalidInputError(f"Event {name} values must lie in [0, {bound}); got range "
+                                    f"[{values.min()}, {values.max()}].")
+    events = np.zeros(shape, dtype=bool)
+    events[polarity, t, x, y] = True
+    return events
+
+
+def check_events(events, name="events"):
+    """Validate a dense event batch (n, 2, T, X, Y) or single movie (2, T, X, Y); return a batch view."""
+    events = np.asarray(events)
+    if events.ndim == 4:
+        events = events[None]
+    if events.ndim != 5 or events.shape[1] != 2:
+        raise InvalidInputError(f"{name} must be (n_movies, 2, n_steps, x, y) or (2, n_steps, x, y); "
+                                f"got shape {events.shape}.")
+    if events.dtype != bool and not np.all(np.isin(events, (0, 1))):
+        raise InvalidInputError(f"{name} must hold 0/1 (boolean) events.")
+    return events
+
+
+def event_density(events):
+    return float(np.mean(events))

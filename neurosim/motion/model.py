@@ -1,0 +1,416 @@
+"""The HD-SNN motion detector as a time-invariant (multinomial) logistic regression, in PyTorch.
+
+Evidence (Grimaldi & Perrinet 2023, Eq. 2):
+
+    B(c, t, x, y) = sum_{p, d, dx, dy} K(c, p, d, dx, dy) * A(p, t - d, x - dx, y - dy)  (+ bias_c)
+
+with ``K`` of shape (classes, 2, K_T, K_X, K_Y) indexed by synaptic delay ``d = 0 .. K_T-1`` (time steps) and by
+the spatial offset ``dx = i - K_X // 2``. The convolution is causal: an event at t0 reaches the detectors only at
+t0 + d >= t0. With ``flip`` the evidence is the voxel-wise maximum over the movie and its ON/OFF-swapped copy
+(contrast-polarity symmetry, as for complex cells). Evaluation as in the paper: average the evidence over
+space at each time step, take the argmax over classes, accuracy per time step on held-out movies.
+"""
+import contextlib
+import copy
+import os
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from neurodata.errors import DataFileError, InvalidInputError
+from neurodata.utils import check_option, check_random_state, logger, progress
+
+from .config import MotionConfig
+from .events import check_events
+
+
+def create_mask(kernel_size, exponent=4.0, r0=0.05, vmax=2.5):
+    """Mask heuristic of the paper (notebook ``create_mask``), indexed by delay.
+
+    A circular spatial mask ``((cos(pi r) + 1) / 2 * (r < 1)) ** (1 / exponent)`` times a cone
+    ``exp(-r^2 / (2 (vmax * d / (K_T - 1) + r0)^2))`` whose radius shrinks for short delays: events that are
+    to converge on a voxel soon must come from nearby. Shape (K_T, K_X, K_Y), float32.
+    """
+    kt, kx, ky = kernel_size
+    delay = torch.linspace(0, 1, steps=kt) if kt > 1 else torch.zeros(1)
+    xs = torch.linspace(-1, 1, steps=kx + 2)[1:-1]
+    ys = torch.linspace(-1, 1, steps=ky + 2)[1:-1]
+    d, x, y = torch.meshgrid(delay, xs, ys, indexing="ij")
+    r = torch.sqrt(x ** 2 + y ** 2)
+    circle = (((torch.cos(np.pi * r) + 1) / 2) * (r < 1.0)) ** (1.0 / exponent)
+    cone = torch.exp(-0.5 * r ** 2 / (vmax * d + r0) ** 2)
+    return (circle * cone).float()
+
+
+def delay_convolution(events, kernel, bias=None):
+    """Causal delay convolution: events (n, 2, T, X, Y) float, kernel (C, 2, K_T, K_X, K_Y) -> (n, C, T, X, Y).
+
+    conv3d is a cross-correlation, so the kernel is flipped on all three axes; the time axis is padded with
+    K_T - 1 zeros in the past only (causality), space with K//2 zeros on each side ('same' output size).
+    """
+    return F.conv3d(pad_events(events, kernel.shape[2:]), torch.flip(kernel, dims=(2, 3, 4)), bias=bias)
+
+
+def pad_events(events, kernel_size):
+    """Zero-pad (n, 2, T, X, Y) events: K_T - 1 steps in the past, K//2 pixels on each spatial side."""
+    kt, kx, ky = kernel_size
+    return F.pad(events, (ky // 2, ky // 2, kx // 2, kx // 2, kt - 1, 0))
+
+
+def gather_patches(padded, movie, t, x, y, kernel_size):
+    """Receptive-field patches (N, 2, K_T, K_X, K_Y) of the output voxels (movie, t, x, y) from padded events.
+
+    ``patch[p, d, i, j] = A(p, t - d, x - (i - K_X // 2), y - (j - K_Y // 2))`` so that ``(patch * K[c]).sum()``
+    equals ``delay_convolution`` at that voxel. One flat ``take`` (base index + tap offsets) keeps it fast.
+    """
+    kt, kx, ky = kernel_size
+    n, _, tp, xp, yp = padded.shape
+    strides = torch.tensor([2 * tp * xp * yp, tp * xp * yp, xp * yp, yp, 1], device=padded.device)
+    p, d, i, j = torch.meshgrid(*(torch.arange(k, device=padded.device) for k in (2, kt, kx, ky)), indexing="ij")
+    offsets = p * strides[1] - d * strides[2] - i * strides[3] - j * strides[4]
+    # voxel (t, x, y) with taps d = i = j = 0 sits at padded (t + K_T - 1, x + 2 px, y + 2 py)
+    base = (movie * strides[0] + (t + kt - 1) * strides[2] + (x + 2 * (kx // 2)) * strides[3]
+            + (y + 2 * (ky // 2)) * strides[4])
+    return torch.take(padded, base[:, None] + offsets.reshape(1, -1)).reshape(len(base), 2, kt, kx, ky)
+
+
+class DelayKernelNet(torch.nn.Module):
+    """The kernel ``K`` (classes, 2, K_T, K_X, K_Y) and biases, with the mask clamp and the ON/OFF flip."""
+
+    def __init__(self, n_classes, kernel_size, *, bias=True, mask=True, mask_params=(4.0, 0.05, 2.5),
+                 flip=True, weight_init=1e-2, weight_init_center=4.0, generator=None):
+        super().__init__()
+        kt, kx, ky = kernel_size
+        self.mask = mask
+        self.flip = flip
+        self.register_buffer("filter_mask", create_mask(kernel_size, *mask_params))
+        weight = weight_init * torch.randn((n_classes, 2, kt, kx, ky), generator=generator) * self.filter_mask
+        # the notebook starts every class from a centre-on detector at the shortest delay: ON +, OFF -
+        weight[:, 1, 0, kx // 2, ky // 2] = weight_init_center
+        weight[:, 0, 0, kx // 2, ky // 2] = -weight_init_center
+        self.weight = torch.nn.Parameter(weight)
+        self.bias = torch.nn.Parameter(torch.zeros(n_classes)) if bias else None
+
+    def clamp_to_mask(self):
+        """Clamp |K| below ``mask * max|K|`` (the notebook's masking step, applied before each forward)."""
+        with torch.no_grad():
+            bound = self.filter_mask * self.weight.abs().max()
+            self.weight.data = torch.maximum(torch.minimum(self.weight.data, bound), -bound)
+
+    def forward(self, events):
+        if self.mask and self.training:
+            self.clamp_to_mask()
+        logits = delay_convolution(events, self.weight, self.bias)
+        if self.flip:
+            logits = torch.maximum(logits, delay_convolution(events.flip(1), self.weight, self.bias))
+        return logits
+
+    def forward_patches(self, patches):
+        """Logits (N, C) of sampled voxels from their patches (N, 2, K_T, K_X, K_Y): same numbers as
+        ``forward`` at those voxels, at a fraction of the cost."""
+        if self.mask and self.training:
+            self.clamp_to_mask()
+        flat = self.weight.reshape(self.weight.shape[0], -1)
+        logits = patches.reshape(len(patches), -1) @ flat.T
+        if self.flip:
+            logits = torch.maximum(logits, patches.flip(1).reshape(len(patches), -1) @ flat.T)
+        return logits if self.bias is None else logits + self.bias
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Set torch's intra-op threads inside the block and restore the previous count afterwards."""
+    previous = torch.get_num_threads()
+    try:
+        if n_threads is not None:
+            torch.set_num_threads(int(n_threads))
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def resolve_device(device):
+    check_option(device, "device", ("auto", "cpu", "cuda"))
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        from neurodata.errors import BackendUnavailableError
+        raise BackendUnavailableError("device='cuda' was asked for but torch sees no CUDA GPU; use device='cpu' "
+                                      "or install a CUDA build of torch==2.13.0.")
+    return device
+
+
+class HeterogeneousDelayClassifier:
+    """Heterogeneous-delay motion detector (Grimaldi & Perrinet 2023), trained as a logistic regression.
+
+    Parameters
+    ----------
+    config : MotionConfig or {"paper", "reduced"}
+        Kernel size, number of classes, mask/flip heuristics, loss and training schedule.
+    epochs, lr : optional overrides of the config's training schedule.
+    device : {"auto", "cpu", "cuda"}
+    n_threads : int, optional
+        torch CPU threads during fit/predict (restored afterwards).
+    checkpoint : path, optional
+        Saved after every epoch (atomically) and resumed from when it exists with the same configuration.
+    seed : int or numpy Generator
+    verbose : bool
+        Progress bar over epochs.
+
+    Attributes (after fit): ``kernel_`` (classes, 2, K_T, K_X, K_Y) float32, ``bias_`` (classes,),
+    ``history_`` list of per-epoch dicts (loss, time), ``n_epochs_done_``.
+    """
+
+    def __init__(self, config="reduced", *, epochs=None, lr=None, device="auto", n_threads=None, checkpoint=None,
+                 seed=None, verbose=False):
+        self.config = config
+        self.epochs = epochs
+        self.lr = lr
+        self.device = device
+        self.n_threads = n_threads
+        self.checkpoint = checkpoint
+        self.seed = seed
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------------------------------------------
+    def _config(self):
+        if isinstance(self.config, MotionConfig):
+            return self.config
+        from .config import get_config
+        return get_config(self.config)
+
+    def _build(self, config, rng):
+        generator = torch.Generator().manual_seed(int(rng.integers(2 ** 31)))
+        return DelayKernelNet(config.n_classes, config.kernel_size, bias=config.bias, mask=config.mask,
+                              mask_params=(config.mask_exponent, config.mask_r0, config.mask_vmax),
+                              flip=config.flip, weight_init=config.weight_init,
+                              weight_init_center=config.weight_init_center, generator=generator)
+
+    def _loss(self, logits, labels, config):
+        """Per-voxel loss against the one-hot label of each time step, averaged over all voxels."""
+        n, c, t, x, y = logits.shape
+        target = labels[:, :, None, None].expand(n, t, x, y)
+        if config.loss == "cross_entropy":  # notebook: softmax over classes
+            return F.cross_entropy(logits, target)
+        onehot = F.one_hot(target, c).permute(0, 4, 1, 2, 3).to(logits.dtype)  # paper text: binary CE
+        return F.binary_cross_entropy_with_logits(logits, onehot)
+
+    def _loss_flat(self, logits, target, config):
+        if config.loss == "cross_entropy":
+            return F.cross_entropy(logits, target)
+        return F.binary_cross_entropy_with_logits(logits, F.one_hot(target, logits.shape[1]).to(logits.dtype))
+
+    def _sampled_logits(self, net, events, labels, config, rng):
+        """Logits at ``voxels_per_movie`` voxels per movie drawn uniformly (an unbiased estimate of the
+        all-voxel mean loss), and their labels."""
+        n, _, t_len, x_len, y_len = events.shape
+        m = config.voxels_per_movie
+        movie = np.repeat(np.arange(n), m)
+        coords = [torch.from_numpy(a).to(events.device) for a in (
+            movie, rng.integers(t_len, size=n * m), rng.integers(x_len, size=n * m), rng.integers(y_len, size=n * m))]
+        patches = gather_patches(pad_events(events, config.kernel_size), *coords, config.kernel_size)
+        return net.forward_patches(patches), labels[coords[0], coords[1]]
+
+    def fit(self, events, labels):
+        """Train on event movies (n, 2, T, X, Y) with per-step labels (n, T); returns self."""
+        config = self._config()
+        events = check_events(events)
+        labels = np.asarray(labels)
+        if labels.shape != events.shape[:1] + events.shape[2:3]:
+            raise InvalidInputError(f"labels must be (n_movies, n_steps) = {events.shape[:1] + events.shape[2:3]}"
+                                    f"; got {labels.shape}.")
+        if labels.min() < 0 or labels.max() >= config.n_classes:
+            raise InvalidInputError(f"labels must lie in [0, {config.n_classes}); got range "
+                                    f"[{labels.min()}, {labels.max()}].")
+        epochs = config.epochs if self.epochs is None else int(self.epochs)
+        lr = config.lr if self.lr is None else float(self.lr)
+        rng = check_random_state(self.seed)
+        device = resolve_device(self.device)
+        with torch_threads(self.n_threads):
+            net = self._build(config, rng).to(device)
+            optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+            history, start = [], 0
+            if self.checkpoint is not None and os.path.exists(self.checkpoint):
+                state = _load_checkpoint(self.checkpoint, device)
+                if state["config"] != config.to_dict():
+                    raise InvalidInputError(f"Checkpoint {self.checkpoint} was written for another configuration; "
+                                            f"remove it or pass a different checkpoint path.")
+                net.load_state_dict(state["net"])
+                optimizer.load_state_dict(state["optimizer"])
+                history, start = state["history"], state["epoch"]
+                rng = np.random.default_rng(state["rng_state_seed"])
+                logger.info("Resuming motion training from %s at epoch %d.", self.checkpoint, start)
+            x_all = torch.from_numpy(events.astype(np.float32))
+            y_all = torch.from_numpy(labels.astype(np.int64))
+            bar = progress(range(start, epochs), total=epochs - start, desc="motion training", verbose=self.verbose)
+            for epoch in bar:
+                tic = time.perf_counter()
+                net.train()
+                order = rng.permutation(len(events))
+                losses = []
+                for first in range(0, len(order), config.batch_size):
+                    idx = torch.from_numpy(order[first:first + config.batch_size])
+                    xb, yb = x_all[idx].to(device), y_all[idx].to(device)
+                    optimizer.zero_grad()
+                    if config.voxels_per_movie is None:
+                        loss = self._loss(net(xb), yb, config)
+                    else:
+                        logits, target = self._sampled_logits(net, xb, yb, config, rng)
+                        loss = self._loss_flat(logits, target, config)
+                    loss.backward()
+                    optimizer.step()
+                    losses.append(loss.item())
+                if not np.isfinite(np.mean(losses)):
+                    raise InvalidInputError(f"Training diverged at epoch {epoch} (loss {np.mean(losses)}); lower lr.")
+                history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                                "seconds": time.perf_counter() - tic, "movies": len(events)})
+                if hasattr(bar, "set_postfix"):
+                    bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
+                if self.checkpoint is not None:
+                    _save_checkpoint(self.checkpoint, {
+                        "net": net.state_dict(), "optimizer": optimizer.state_dict(), "history": history,
+                        "epoch": epoch + 1, "config": config.to_dict(),
+                        "rng_state_seed": int(rng.integers(2 ** 63))})
+            if config.mask:
+                net.clamp_to_mask()
+        self._set_fitted(net, config, history)
+        return self
+
+    def _set_fitted(self, net, config, history):
+        self.config_ = config
+        self.kernel_ = net.weight.detach().cpu().numpy().astype(np.float32)
+        self.bias_ = (net.bias.detach().cpu().numpy().astype(np.float32) if net.bias is not None
+                      else np.zeros(config.n_classes, np.float32))
+        self.history_ = list(history)
+        self.n_epochs_done_ = len(history)
+
+    def _check_fitted(self):
+        if not hasattr(self, "kernel_"):
+            raise InvalidInputError("This HeterogeneousDelayClassifier is not fitted yet; call fit() or load().")
+
+    # ------------------------------------------------------------------------------------------------------
+    def logits(self, events, *, batch_size=4):
+        """Evidence B (n, C, T, X, Y) for event movies, with bias and the flip maximum (float32 numpy)."""
+        self._check_fitted()
+        events = check_events(events)
+        device = resolve_device(self.device)
+        kernel = torch.from_numpy(self.kernel_).to(device)
+        bias = torch.from_numpy(self.bias_).to(device)
+        out = []
+        with torch_threads(self.n_threads), torch.no_grad():
+            for first in range(0, len(events), batch_size):
+                xb = torch.from_numpy(events[first:first + batch_size].astype(np.float32)).to(device)
+                b = delay_convolution(xb, kernel, bias)
+                if self.config_.flip:
+                    b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
+                out.append(b.cpu().numpy())
+        return np.concatenate(out)
+
+    def evidence(self, events, *, top_fraction=None, batch_size=4):
+        """Evidence averaged over space at each time step, (n, C, T) — the paper's read-out.
+
+        ``top_fraction`` (notebook ``p_B_test``) averages only over the voxels whose best class evidence lies in
+        the top fraction of that movie (a winner-takes-all over positions); None averages over all voxels.
+        """
+        self._check_fitted()
+        events = check_events(events)
+        if top_fraction is not None and not 0 < top_fraction <= 1:
+            raise InvalidInputError(f"top_fraction must be in (0, 1]; got {top_fraction!r}.")
+        device = resolve_device(self.device)
+        kernel = torch.from_numpy(self.kernel_).to(device)
+        bias = torch.from_numpy(self.bias_).to(device)
+        out = []
+        with torch_threads(self.n_threads), torch.no_grad():
+            for first in range(0, len(events), batch_size):
+                xb = torch.from_numpy(events[first:first + batch_size].astype(np.float32)).to(device)
+                b = delay_convolution(xb, kernel, bias)
+                if self.config_.flip:
+                    b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
+                if top_fraction is None:
+                    out.append(b.mean(dim=(3, 4)).cpu().numpy())
+                    continue
+                best = b.max(dim=1).values  # (n, T, X, Y)
+                cut = torch.quantile(best.reshape(len(best), -1)[:, ::max(1, best[0].numel() // 2 ** 20)],
+                                     1 - top_fraction, dim=1)
+                keep = (best > cut[:, None, None, None]).to(b.dtype)[:, None]
+                out.append(((b * keep).sum(dim=(3, 4)) / keep.sum(dim=(3, 4)).clamp(min=1)).cpu().numpy())
+        return np.concatenate(out)
+
+    def predict(self, events, *, top_fraction=None):
+        """Predicted motion class per time step, (n, T)."""
+        return self.evidence(events, top_fraction=top_fraction).argmax(axis=1)
+
+    def score(self, events, labels, *, skip=None, top_fraction=None):
+        """Accuracy per time step on held-out movies, ignoring the first ``skip`` steps (default K_T - 1,
+        the steps before the kernel's full delay range has seen the movie)."""
+        self._check_fitted()
+        labels = np.asarray(labels)
+        skip = self.config_.kernel_size[0] - 1 if skip is None else int(skip)
+        predicted = self.predict(events, top_fraction=top_fraction)
+        if labels.shape != predicted.shape:
+            raise InvalidInputError(f"labels must be (n_movies, n_steps) = {predicted.shape}; got {labels.shape}.")
+        return float(np.mean(predicted[:, skip:] == labels[:, skip:]))
+
+    @property
+    def n_weights_(self):
+        self._check_fitted()
+        return int(np.count_nonzero(self.kernel_))
+
+    def with_kernel(self, kernel):
+        """A copy of this fitted classifier using ``kernel`` (same shape), e.g. a pruned one."""
+        self._check_fitted()
+        kernel = np.asarray(kernel, dtype=np.float32)
+        if kernel.shape != self.kernel_.shape:
+            raise InvalidInputError(f"kernel must have shape {self.kernel_.shape}; got {kernel.shape}.")
+        clone = copy.copy(self)
+        clone.kernel_ = kernel.copy()
+        return clone
+
+    # ------------------------------------------------------------------------------------------------------
+    def save(self, path):
+        """Write kernel, bias, configuration and history to a torch file (atomically)."""
+        self._check_fitted()
+        _save_checkpoint(path, {"kernel": torch.from_numpy(self.kernel_), "bias": torch.from_numpy(self.bias_),
+                                "config": self.config_.to_dict(), "history": self.history_,
+                                "format": "neurosuite.motion/1"})
+        return path
+
+    @classmethod
+    def load(cls, path, **params):
+        """A fitted classifier from ``save``; ``params`` are constructor keywords (device, n_threads, ...)."""
+        state = _load_checkpoint(path, "cpu")
+        if state.get("format") != "neurosuite.motion/1":
+            raise DataFileError(f"{path} is not a motion-detector file written by HeterogeneousDelayClassifier.save.")
+        config = MotionConfig.from_dict(state["config"])
+        clf = cls(config, **params)
+        clf.config_ = config
+        clf.kernel_ = state["kernel"].numpy().astype(np.float32)
+        clf.bias_ = state["bias"].numpy().astype(np.float32)
+        clf.history_ = list(state["history"])
+        clf.n_epochs_done_ = len(clf.history_)
+        return clf
+
+
+def _save_checkpoint(path, state):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _load_checkpoint(path, device):
+    try:
+        return torch.load(path, map_location=device, weights_only=False)
+    except FileNotFoundError:
+        raise DataFileError(f"No such motion-detector file: {path}") from None
+    except Exception as exc:  # torch raises a zoo of errors on truncated files
+        raise DataFileError(f"Cannot read motion-detector file {path}: {exc}") from None
