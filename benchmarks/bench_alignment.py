@@ -38,16 +38,19 @@ def bench_ridge_encoding(quick=True):
     X, Y, Xt, Yt = _data(n, p, t)
     alphas = np.asarray(DEFAULTS.alphas)
 
+    fitted = {}
+
     def ours():
-        return RidgeEncoder(alphas=alphas, cv=5).fit(X, Y).predict(Xt)
+        fitted["ours"] = RidgeEncoder(alphas=alphas, cv=5).fit(X, Y)
+        return fitted["ours"].predict(Xt)
 
     def himalaya_fit():
         from himalaya.ridge import RidgeCV
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = RidgeCV(alphas=alphas, cv=5, solver_params={"warn": False}).fit(X, Y)
-            return model.predict(Xt)
+            fitted["himalaya"] = RidgeCV(alphas=alphas, cv=5, solver_params={"warn": False}).fit(X, Y)
+            return fitted["himalaya"].predict(Xt)
 
     def sklearn_fit():
         from sklearn.linear_model import RidgeCV
@@ -63,4 +66,6 @@ def bench_ridge_encoding(quick=True):
             "sklearn_RidgeCV_s": t_s, "ratio_vs_sklearn": t_s / t_o,
             "peak_mib_ours": m_o, "peak_mib_himalaya": m_h, "peak_mib_sklearn": m_s,
             "mean_r_ours": float(r_o.mean()), "mean_r_himalaya": float(r_h.mean()), "mean_r_sklearn": float(r_s.mean()),
-            "max_abs_r_diff_vs_himalaya": float(np.max(np.abs(r_o - r_h)))}
+            "max_abs_r_diff_vs_himalaya": float(np.max(np.abs(r_o - r_h))),
+            "same_alpha_as_himalaya": float(np.mean(np.isclose(fitted["ours"].alpha_,
+                                                               np.asarray(fitted["himalaya"].best_alphas_))))}
