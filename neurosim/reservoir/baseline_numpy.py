@@ -42,15 +42,16 @@ def simulate_numpy(duration_ms, *, reservoir=ReservoirParams(), noise=True, seed
                            shape=(n, k_id * inputs.n_per_cue))
         Ws = sp.csc_matrix((np.full(stim_pre.size, inputs.w_input), (stim_post, stim_pre)),
                            shape=(n, k_id * inputs.n_per_stimulus))
-        ext = [(Wc, cue_idx, np.round(cue_tms / reservoir.dt_ms).astype(int)),
-               (Ws, stim_idx, np.round(stim_tms / reservoir.dt_ms).astype(int))]
+        ext = [(Wc, cue_idx, np.round(cue_tms / reservoir.dt_ms).astype(int))]
+        if inputs.stimulus_to_reservoir:
+            ext.append((Ws, stim_idx, np.round(stim_tms / reservoir.dt_ms).astype(int)))
     noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh)
     dt = reservoir.dt_ms
     n_steps = int(round(duration_ms / dt))
     steps_per_ms = max(1, int(round(1.0 / dt)))
     I = np.zeros(n)
     out_i, out_t = [], []
-    ext_ptr = [0, 0]
+    ext_ptr = [0, 0, 0]
     t0 = time.perf_counter()
     for step in range(n_steps):
         if noise and step % steps_per_ms == 0:

@@ -194,8 +194,10 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         cue_syn = b2.Synapses(cue, res, on_pre=f"v_post += {inputs.w_input!r}", name="cue_syn")
         cue_syn.connect(i=cue_pre, j=cue_post)
         stim = b2.SpikeGeneratorGroup(k_id * inputs.n_per_stimulus, stim_idx, stim_tms * ms, name="stimulus_input")
-        stim_syn = b2.Synapses(stim, res, on_pre=f"v_post += {inputs.w_input!r}", name="stimulus_syn")
-        stim_syn.connect(i=stim_pre, j=stim_post)
+        if inputs.stimulus_to_reservoir:
+            stim_syn = b2.Synapses(stim, res, on_pre=f"v_post += {inputs.w_input!r}", name="stimulus_syn")
+            stim_syn.connect(i=stim_pre, j=stim_post)
+            objects.append(stim_syn)
         out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout")
         out.eta_when = readout.eta_when
         out.eta_what = readout.eta_what
@@ -208,7 +210,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
         stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
-        objects += [rec, cue, cue_syn, stim, stim_syn, out, ro, spk, cue_mon, stim_mon]
+        objects += [rec, cue, cue_syn, stim, out, ro, spk, cue_mon, stim_mon]
         if record_readout:
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)

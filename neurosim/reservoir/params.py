@@ -19,8 +19,8 @@ class ReservoirParams:
     fixed_in_degree: bool = True          # keep 100 inputs per neuron when N grows (spnet), so N=1e5 fits memory
     w_exc: float = 0.5                    # Izhikevich 2003: S_E = 0.5*rand ...
     w_inh: float = 1.0                    # ... S_I = -rand; both scaled by 1000/in_degree (same mean drive)
-    noise_exc: float = 5.0                # thalamic input 5*randn (E) ...
-    noise_inh: float = 2.0                # ... and 2*randn (I), redrawn every ms as in the 2003 code
+    noise_exc: float = 2.0                # thalamic noise sd (E); Izhikevich 2003 uses 5, see card
+    noise_inh: float = 1.0                # (I; 2003: 2), redrawn every ms as in the 2003 code
     dt_ms: float = 0.5
     tau_trace_ms: float = 20.0            # presynaptic trace x_j read by the readouts
     tau_hold_ms: float = 50.0             # slow trace m_j: the trial-level eligibility of the "what" rule
@@ -35,6 +35,9 @@ class InputParams:
     p_input: float = 0.1
     w_input: float = 8.0                  # mV jump per input spike (like a strong thalamic volley)
     stimulus_jitter_ms: float = 2.0
+    # Outcome stimuli drive the readouts' teacher only: if they also reached the reservoir, a readout could
+    # detect a delivered outcome instead of predicting it, and omitted trials would no longer look alike.
+    stimulus_to_reservoir: bool = False
 
 
 @dataclass(frozen=True)
