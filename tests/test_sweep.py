@@ -184,3 +184,23 @@ def test_jobqueue_slurm_example_job_script():
     worker = lines[-1]
     assert worker.startswith("/opt/venv/bin/python -m distributed.cli.dask_worker tcp://")
     assert "--nthreads 1" in worker and "--nworkers 4" in worker          # single-threaded processes
+
+
+# ------------------------------------------------------------------------------------ other registered models
+def test_dendrites_and_reservoir_are_sweepable(tmp_path):
+    """The registry's other models run through the same path: one NWB per point with the model's metrics."""
+    pytest.importorskip("neurosim.dendrites.experiment")
+    dendrites = run_sweep("ahmad_hawkins_2016", {"theta": [3, 4]}, out=tmp_path / "d", verbose=False,
+                          fixed={"n_inputs": 200, "n_active": 20, "n_neurons": 5, "n_segments": 4,
+                                 "n_synapses": 10, "n_random": 10})
+    assert dendrites.ok, dendrites.table["error"].tolist()
+    theory = dendrites.table.set_index("theta")["segment_false_positive_theory"]
+    assert theory[4] < theory[3]                       # a higher NMDA threshold: fewer false positives
+    assert read_results(dendrites.table["file"][0]).parameters["citation"].startswith("Ahmad & Hawkins")
+
+    pytest.importorskip("neurosim.reservoir.network")
+    reservoir = run_sweep("yamada_chao_2025_reservoir", {"eta_when": [1e-4, 2e-4]}, out=tmp_path / "r",
+                          fixed={"n_neurons": 100, "n_trials": 4, "target": "numpy"}, verbose=False)
+    assert reservoir.ok, reservoir.table["error"].tolist()
+    assert (reservoir.table["rate_hz"] > 0).all()
+    assert len(read_spikes(reservoir.table["file"][0]).times) == 100
