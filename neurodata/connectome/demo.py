@@ -36,7 +36,8 @@ def demo(out_dir, testdata=None, quick=True):
         from ..io import read_traces
 
         src = Path(testdata) / "nwb" / "calcium_A6512-210915.nwb"
-        real = DynamicConnectome(rank="auto", rank_range=(1, 3), n_restarts=3, seed=0).fit(read_traces(src))
+        real = DynamicConnectome(rank="auto", rank_range=(1, 4), n_restarts=4, seed=0).fit(
+            read_traces(src), animal_names=[src.stem])
         files["real_nwb"] = out_dir / "connectome_real.nwb"
         real.result_.to_nwb(files["real_nwb"], sources=[src])
         real.result_.plot(out_dir / "connectome_real.png")

@@ -110,9 +110,11 @@ class DynamicConnectome:
         if not recs:
             raise InvalidInputError("recordings is empty; give at least one recording.")
         traces = [as_traces(r, rate=rate, name=f"animal{a}") for a, r in enumerate(recs)]
-        if animal_names is None:
-            animal_names = [tr.name if len({t.name for t in traces}) == len(traces) else f"animal{a}"
-                            for a, tr in enumerate(traces)]
+        if animal_names is None:  # file stems for paths, else the Traces' names when they tell animals apart
+            from pathlib import Path
+
+            names = [Path(r).stem if isinstance(r, (str, Path)) else tr.name for r, tr in zip(recs, traces)]
+            animal_names = names if len(set(names)) == len(names) else [f"animal{a}" for a in range(len(recs))]
         animal_names = [str(a) for a in animal_names]
         if len(animal_names) != len(traces):
             raise InvalidInputError(f"{len(animal_names)} animal names for {len(traces)} recordings.")

@@ -126,7 +126,7 @@ class ConnectomeResult:
             ax = axes[1, k]
             ax.bar(np.arange(len(self.animal_names)), self.animal[:, k], color=f"C{k}")
             ax.set_xticks(np.arange(len(self.animal_names)))
-            ax.set_xticklabels(self.animal_names, rotation=90, fontsize=6)
+            ax.set_xticklabels([str(a)[-12:] for a in self.animal_names], rotation=90, fontsize=6)
             ax.set_ylabel("animal loading")
             ax = axes[2, k]
             order = self.community_order(k)
@@ -136,7 +136,8 @@ class ConnectomeResult:
             for b in bounds:
                 ax.axhline(b, color="w", lw=0.6)
                 ax.axvline(b, color="w", lw=0.6)
-            ax.set_title(f"{int(self.n_blocks[k])} blocks", fontsize=9)
+            nb = int(self.n_blocks[k])
+            ax.set_title(f"{nb} block{'s' if nb != 1 else ''} (ICL)", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0, 0].set_ylabel("temporal factor")
