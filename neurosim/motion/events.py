@@ -243,3 +243,77 @@ def check_events(events, name="events"):
 
 def event_density(events):
     return float(np.mean(events))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NWB (the suite's spine)
+def write_events(path, events, labels=None, *, dt=1e-3, config=None, description="motion event movies"):
+    """Write event movies to NWB: one Units population per movie (``movie<i>``), one unit per address that
+    fired, with ``polarity`` / ``x`` / ``y`` columns; labels in a ``motion_labels`` table; shape, dt and the
+    configuration as JSON parameters."""
+    import pandas as pd
+
+    from neurodata.io import SpikeTrains, write_simulation
+
+    events = check_events(events)
+    n, _, n_steps, nx, ny = events.shape
+    if labels is not None:
+        labels = np.asarray(labels).reshape(n, n_steps)
+    spikes = {}
+    for m in range(n):
+        p, t, x, y = np.nonzero(events[m])
+        address = (p * nx + x) * ny + y
+        order = np.lexsort((t, address))
+        address, t = address[order], t[order]
+        uniq, first = np.unique(address, return_index=True)
+        times = np.split(t * dt, first[1:]) if len(uniq) else []
+        pol, rest = np.divmod(uniq, nx * ny)
+        meta = pd.DataFrame({"polarity": np.asarray(POLARITY_NAMES)[pol] if len(uniq) else [],
+                             "x": rest // ny, "y": rest % ny})
+        spikes[f"movie{m}"] = SpikeTrains(times, metadata=meta, start=0.0, end=n_steps * dt,
+                                          name=f"movie{m}")
+    tables = {}
+    if labels is not None:
+        tables["motion_labels"] = pd.DataFrame({"movie": np.repeat(np.arange(n), n_steps),
+                                                "step": np.tile(np.arange(n_steps), n),
+                                                "label": labels.ravel()})
+    parameters = {"shape": [n, 2, n_steps, nx, ny], "dt": dt,
+                  "config": config.to_dict() if config is not None else None}
+    return write_simulation(path, spikes=spikes, tables=tables, parameters=parameters, description=description,
+                            resolution=dt)
+
+
+POLARITY_NAMES = ("OFF", "ON")
+
+
+def read_events(path):
+    """Read event movies written by :func:`write_events` (or any NWB Units table with polarity/x/y columns
+    and a ``population`` per movie): returns (events (n, 2, T, X, Y) bool, labels (n, T) or None, dt)."""
+    from neurodata.errors import NWBContentError
+    from neurodata.io import read_results, read_spikes
+
+    results = read_results(path)
+    shape = results.parameters.get("shape")
+    dt = float(results.parameters.get("dt", 1e-3))
+    if shape is None:
+        raise NWBContentError(f"{path}: no event-movie shape in the neurosuite parameters; was it written by "
+                              f"neurosim.motion.write_events?")
+    events = np.zeros(shape, dtype=bool)
+    try:
+        spikes = read_spikes(path)
+        meta = spikes.metadata
+        for k, times in enumerate(spikes.times):
+            movie = int(str(meta["population"].iloc[k]).removeprefix("movie"))
+            pol = POLARITY_NAMES.index(str(meta["polarity"].iloc[k]))
+            steps = np.rint(np.asarray(times) / dt).astype(int)
+            events[movie, pol, steps, int(meta["x"].iloc[k]), int(meta["y"].iloc[k])] = True
+    except NWBContentError:
+        pass  # no unit fired: all-zero events
+    except (KeyError, ValueError, IndexError) as exc:
+        raise NWBContentError(f"{path}: units lack valid population/polarity/x/y columns ({exc}).") from None
+    labels = None
+    table = results.tables.get("motion_labels")
+    if table is not None:
+        labels = np.zeros(shape[:1] + shape[2:3], dtype=np.int64)
+        labels[table["movie"].to_numpy(int), table["step"].to_numpy(int)] = table["label"].to_numpy(int)
+    return events, labels, dt

@@ -1,0 +1,147 @@
+"""``neurosim motion events|train|evaluate|prune`` — the heterogeneous-delay motion detector from the shell.
+
+Light to import: torch and Brian2 load inside the handlers.
+"""
+from neurodata.cli import add_common_options
+
+
+def configure(subparsers):
+    parser = subparsers.add_parser("motion", help="heterogeneous-delay spiking motion detector "
+                                                  "(Grimaldi & Perrinet 2023)")
+    sub = parser.add_subparsers(dest="motion_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("events", help="event movies from natural images on saccade-like walks -> NWB")
+    _config_options(p)
+    p.add_argument("--n-movies", type=int, default=1, help="number of movies (default 1)")
+    p.add_argument("--constant", action="store_true", help="one motion per movie (no label switches)")
+    add_common_options(p, out_help="NWB file to write")
+    p.set_defaults(func=_events)
+
+    p = sub.add_parser("train", help="train the delay kernel on generated (or NWB) event movies")
+    _config_options(p)
+    p.add_argument("--events", default=None, help="NWB file of labelled event movies (default: generate)")
+    p.add_argument("--n-movies", type=int, default=None, help="training movies to generate (default: card)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: card)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: card)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--checkpoint", default=None, help="checkpoint file, saved every epoch and resumed from")
+    add_common_options(p, out_help="trained detector file (.pt)")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="held-out accuracy per time step; writes a results NWB file")
+    _eval_options(p)
+    add_common_options(p, out_help="results NWB file to write")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("prune", help="accuracy vs number of weights (magnitude pruning and delay shortening)")
+    _eval_options(p)
+    p.add_argument("--n-fractions", type=int, default=12, help="fractions of weights on a log grid")
+    p.add_argument("--figure", default=None, help="PNG of the pruning curve")
+    add_common_options(p, out_help="results NWB file to write")
+    p.set_defaults(func=_prune)
+
+
+def _config_options(p):
+    p.add_argument("--config", default="reduced", choices=("reduced", "paper"),
+                   help="model-card configuration (default reduced)")
+
+
+def _eval_options(p):
+    p.add_argument("model", help="trained detector file from 'neurosim motion train'")
+    p.add_argument("--events", default=None, help="NWB file of labelled held-out movies (default: generate)")
+    p.add_argument("--n-movies", type=int, default=None, help="held-out movies to generate (default: card)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def _events(args):
+    import math
+
+    from .config import get_config
+    from .events import make_dataset, write_events
+
+    config = get_config(args.config)
+    data = make_dataset(config, args.n_movies, seed=args.seed, block_length=math.inf if args.constant else None,
+                        verbose=not args.quiet)
+    write_events(args.out, data.events, data.labels, dt=config.dt, config=config)
+    print(f"{args.out}: {len(data)} movie(s), event density {data.density:.4f}")
+    return 0
+
+
+def _held_out(args, config):
+    from neurodata.errors import InvalidInputError
+
+    from .events import make_dataset, read_events
+
+    if args.events:
+        events, labels, _ = read_events(args.events)
+        if labels is None:
+            raise InvalidInputError(f"{args.events} has no motion_labels table; evaluation needs labels.")
+        return events, labels
+    n = args.n_movies or config.n_test
+    data = make_dataset(config, n, seed=10_000 + args.seed, block_length=config.test_block_length)
+    return data.events, data.labels
+
+
+def _train(args):
+    from .config import get_config
+    from .events import make_dataset, read_events
+    from .model import HeterogeneousDelayClassifier
+
+    config = get_config(args.config)
+    if args.events:
+        events, labels, _ = read_events(args.events)
+        if labels is None:
+            from neurodata.errors import InvalidInputError
+            raise InvalidInputError(f"{args.events} has no motion_labels table; training needs labels.")
+    else:
+        data = make_dataset(config, args.n_movies or config.n_train, seed=args.seed, verbose=not args.quiet)
+        events, labels = data.events, data.labels
+    clf = HeterogeneousDelayClassifier(config, epochs=args.epochs, lr=args.lr, device=args.device,
+                                       n_threads=args.threads, checkpoint=args.checkpoint, seed=args.seed,
+                                       verbose=not args.quiet)
+    clf.fit(events, labels).save(args.out)
+    print(f"{args.out}: {clf.n_epochs_done_} epochs, final loss {clf.history_[-1]['loss']:.4f}")
+    return 0
+
+
+def _evaluate(args):
+    from neurodata.io import write_results
+
+    from .model import HeterogeneousDelayClassifier
+
+    clf = HeterogeneousDelayClassifier.load(args.model, n_threads=args.threads)
+    events, labels = _held_out(args, clf.config_)
+    evidence = clf.evidence(events)
+    skip = clf.config_.kernel_size[0] - 1
+    predicted = evidence.argmax(axis=1)
+    accuracy = float((predicted[:, skip:] == labels[:, skip:]).mean())
+    write_results(args.out, analysis="motion_evaluation", sources=[args.model] + ([args.events] if args.events else []),
+                  parameters={"config": clf.config_.to_dict(), "skip_steps": skip, "accuracy": accuracy},
+                  arrays={"evidence": evidence, "predicted": predicted, "labels": labels})
+    print(f"accuracy per time step {accuracy:.4f} (chance {1 / clf.config_.n_classes:.4f}) -> {args.out}")
+    return 0
+
+
+def _prune(args):
+    import numpy as np
+
+    from neurodata.io import write_results
+
+    from .model import HeterogeneousDelayClassifier
+    from .prune import half_accuracy_point, pruning_curve
+
+    clf = HeterogeneousDelayClassifier.load(args.model, n_threads=args.threads)
+    events, labels = _held_out(args, clf.config_)
+    n_total = np.count_nonzero(clf.kernel_)
+    curve = pruning_curve(clf, events, labels, fractions=np.geomspace(1, 1 / n_total, args.n_fractions),
+                          verbose=not args.quiet)
+    half = half_accuracy_point(curve, chance=1 / clf.config_.n_classes)
+    write_results(args.out, analysis="motion_pruning", sources=[args.model], tables={"pruning_curve": curve},
+                  parameters={"half_accuracy_weights": half, "n_weights": int(n_total)})
+    if args.figure:
+        from .plots import plot_pruning_curve
+        plot_pruning_curve(curve, chance=1 / clf.config_.n_classes, path=args.figure)
+    print(curve.to_string(index=False))
+    print(f"half accuracy with about {half:.0f} weights -> {args.out}")
+    return 0

@@ -1,0 +1,176 @@
+"""Event-driven twins of the delay kernel: a NumPy accumulator and a Brian2 network with heterogeneous delays.
+
+A kernel tap K(c, p, d, i, j) is a synapse from input neuron (p, x, y) to detector (c, x + i - K_X//2,
+y + j - K_Y//2) with weight K and delay d * dt. Each detector's ``evidence`` is reset to its class bias at the
+start of every time step and receives the weights of the spikes arriving in that step, so it equals the dense
+convolution B(c, t, x, y) of :func:`neurosim.motion.model.delay_convolution` event for event (without the
+ON/OFF flip, which is a second pass with swapped inputs). Zero taps (pruned weights) create no synapse, so the
+work scales with the number of kept weights.
+"""
+import dataclasses
+import time
+
+import numpy as np
+
+from neurodata.errors import BackendUnavailableError, InvalidInputError
+from neurodata.utils import check_option
+
+from .events import check_events, events_to_list
+
+TWIN_DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "genn")
+
+
+def _check_kernel(kernel, bias=None):
+    kernel = np.asarray(kernel, dtype=float)
+    if kernel.ndim != 5 or kernel.shape[1] != 2:
+        raise InvalidInputError(f"kernel must be (classes, 2, K_T, K_X, K_Y); got shape {kernel.shape}.")
+    if kernel.shape[3] % 2 == 0 or kernel.shape[4] % 2 == 0:
+        raise InvalidInputError(f"kernel spatial sizes must be odd; got {kernel.shape[3:]}.")
+    bias = np.zeros(kernel.shape[0]) if bias is None else np.asarray(bias, dtype=float)
+    if bias.shape != kernel.shape[:1]:
+        raise InvalidInputError(f"bias must have shape ({kernel.shape[0]},); got {bias.shape}.")
+    return kernel, bias
+
+
+def kernel_synapses(kernel, size):
+    """Synapse list of ``kernel`` on a (X, Y) pixel grid: arrays (pre, post, weight, delay_steps).
+
+    pre = p * X * Y + x * Y + y; post = c * X * Y + x' * Y + y'; taps falling outside the grid are dropped
+    (zero padding of the dense convolution).
+    """
+    kernel, _ = _check_kernel(kernel)
+    nx, ny = size
+    n_classes, _, kt, kx, ky = kernel.shape
+    c, p, d, i, j = np.nonzero(kernel)
+    w = kernel[c, p, d, i, j]
+    x, y = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    x, y = x.ravel(), y.ravel()
+    xo = x[None, :] + (i - kx // 2)[:, None]
+    yo = y[None, :] + (j - ky // 2)[:, None]
+    ok = (xo >= 0) & (xo < nx) & (yo >= 0) & (yo < ny)
+    tap, pix = np.nonzero(ok)
+    pre = p[tap] * nx * ny + x[pix] * ny + y[pix]
+    post = c[tap] * nx * ny + xo[tap, pix] * ny + yo[tap, pix]
+    return pre.astype(np.int64), post.astype(np.int64), w[tap], d[tap].astype(np.int64)
+
+
+def accumulate_events(events, kernel, bias=None, *, chunk=2 ** 22):
+    """NumPy event-driven evidence (C, T, X, Y) of one movie's events (2, T, X, Y): each event adds the
+    weights of its synapses at the arrival step t + d. Reference for the Brian2 twin and the dense conv."""
+    events = check_events(events)
+    if len(events) != 1:
+        raise InvalidInputError("accumulate_events takes one movie (2, n_steps, x, y).")
+    kernel, bias = _check_kernel(kernel, bias)
+    _, _, n_steps, nx, ny = events.shape
+    n_classes = kernel.shape[0]
+    pre, post, weight, delay = kernel_synapses(kernel, (nx, ny))
+    t, p, x, y = events_to_list(events[0])
+    source = p * nx * ny + x * ny + y
+    out = np.zeros(n_classes * n_steps * nx * ny)
+    order = np.argsort(pre, kind="stable")
+    pre, post, weight, delay = pre[order], post[order], weight[order], delay[order]
+    start = np.searchsorted(pre, np.arange(2 * nx * ny))
+    stop = np.searchsorted(pre, np.arange(2 * nx * ny), side="right")
+    # expand every event into its synapses, in chunks to bound memory
+    counts = stop[source] - start[source]
+    first = 0
+    while first < len(source):
+        last = first + 1
+        total = counts[first]
+        while last < len(source) and total + counts[last] <= chunk:
+            total += counts[last]
+            last += 1
+        ev = np.arange(first, last)
+        rep = np.repeat(ev, counts[ev])
+        offs = np.arange(len(rep)) - np.repeat(np.cumsum(counts[ev]) - counts[ev], counts[ev])
+        syn = start[source[rep]] + offs
+        arrival = t[rep] + delay[syn]
+        ok = arrival < n_steps
+        cls, pix = np.divmod(post[syn[ok]], nx * ny)
+        index = (cls * n_steps + arrival[ok]) * nx * ny + pix
+        out += np.bincount(index, weights=weight[syn[ok]], minlength=out.size)
+        first = last
+    return out.reshape(n_classes, n_steps, nx, ny) + bias[:, None, None, None]
+
+
+@dataclasses.dataclass
+class TwinResult:
+    """Evidence of the Brian2 twin and what it cost."""
+
+    evidence: np.ndarray  # (classes, T, X, Y)
+    n_synapses: int
+    n_events: int
+    build_seconds: float
+    run_seconds: float
+    device: str
+
+    @property
+    def wall_seconds(self):
+        return self.build_seconds + self.run_seconds
+
+
+def run_brian2_twin(events, kernel, bias=None, *, dt=1e-3, device="runtime", target=None, threads=None,
+                    directory=None):
+    """Simulate the kernel as Brian2 synapses with heterogeneous delays driven by one movie's events.
+
+    Parameters
+    ----------
+    events : (2, T, X, Y) bool
+    kernel : (classes, 2, K_T, K_X, K_Y); zero taps make no synapse
+    bias : (classes,), optional
+    dt : float, seconds per time step (the delay unit)
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}; "genn" raises BackendUnavailableError because
+        Brian2GeNN does not support heterogeneous synaptic delays.
+    target, threads, directory : passed to :func:`neurosim.backends.use_device`.
+
+    Returns a :class:`TwinResult` with evidence (classes, T, X, Y) equal to the dense causal convolution.
+    """
+    check_option(device, "device", TWIN_DEVICES)
+    if device == "genn":
+        raise BackendUnavailableError(
+            "Brian2GeNN does not support heterogeneous synaptic delays (GeNN needs one delay per synapse "
+            "population), so the motion twin cannot run on device='genn'. Use 'cpp_standalone' or "
+            "'cuda_standalone' (Brian2CUDA supports heterogeneous delays), or 'runtime'.")
+    events = check_events(events)
+    if len(events) != 1:
+        raise InvalidInputError("run_brian2_twin takes one movie (2, n_steps, x, y).")
+    kernel, bias = _check_kernel(kernel, bias)
+    from neurosim.backends import use_device
+
+    _, _, n_steps, nx, ny = events.shape
+    n_classes = kernel.shape[0]
+    tic = time.perf_counter()
+    pre, post, weight, delay = kernel_synapses(kernel, (nx, ny))
+    t, p, x, y = events_to_list(events[0])
+    with use_device(device, directory=directory, threads=threads, target=target, label="motion_twin"):
+        import brian2 as b2
+
+        b2.defaultclock.dt = dt * b2.second
+        n_in = 2 * nx * ny
+        inputs = b2.SpikeGeneratorGroup(n_in, p * nx * ny + x * ny + y, t * dt * b2.second, dt=dt * b2.second,
+                                        name="motion_input")
+        detectors = b2.NeuronGroup(n_classes * nx * ny, "evidence : 1\nbias : 1 (constant)",
+                                   dt=dt * b2.second, name="motion_detectors")
+        detectors.bias = np.repeat(bias, nx * ny)
+        # reset to the bias before this step's arrivals, record after them
+        detectors.run_regularly("evidence = bias", when="start", name="motion_reset")
+        synapses = b2.Synapses(inputs, detectors, "w : 1 (constant)", on_pre="evidence_post += w",
+                               dt=dt * b2.second, name="motion_synapses")
+        if len(pre):
+            synapses.connect(i=pre, j=post)
+            synapses.w = weight
+            synapses.delay = delay * dt * b2.second
+        monitor = b2.StateMonitor(detectors, "evidence", record=True, when="end", dt=dt * b2.second,
+                                  name="motion_monitor")
+        net = b2.Network(inputs, detectors, synapses, monitor)
+        build = time.perf_counter() - tic
+        tic = time.perf_counter()
+        net.run(n_steps * dt * b2.second, namespace={})
+        values = np.asarray(monitor.evidence)  # (neurons, T)
+        run = time.perf_counter() - tic
+        n_syn = len(pre)
+    if values.shape[1] != n_steps:
+        values = values[:, :n_steps]
+    evidence = values.reshape(n_classes, nx, ny, n_steps).transpose(0, 3, 1, 2)
+    return TwinResult(evidence=evidence, n_synapses=int(n_syn), n_events=int(len(t)), build_seconds=build,
+                      run_seconds=run, device=device)
