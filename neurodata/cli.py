@@ -12,13 +12,13 @@ import sys
 from .errors import NeurosuiteError
 
 # module paths whose ``configure(subparsers)`` adds subcommands; each stays light to import
-SUBCOMMAND_MODULES = ["neurodata.bicluster.cli"]
+SUBCOMMAND_MODULES = ["neurodata.rsa.cli", "neurodata.alignment.cli", "neurodata.bicluster.cli"]
 
 
-def add_common_options(parser, out=True, seed=True, out_help="output file"):
+def add_common_options(parser, out=True, seed=True, out_help="output file", out_required=True):
     """The options every subcommand shares: --out, --seed, --quiet."""
     if out:
-        parser.add_argument("--out", required=True, help=out_help)
+        parser.add_argument("--out", required=out_required, default=None, help=out_help)
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info messages")
@@ -62,15 +62,21 @@ def format_info(summary):
 
 
 def _bin(args):
-    from .io import read_spikes, write_results
+    from .errors import InvalidInputError
+    from .io import add_results_in_place, read_spikes, write_results
 
+    if (args.out is None) == (not args.in_place):
+        raise InvalidInputError("give exactly one of --out FILE (a new results file) or --in-place.")
     spikes = read_spikes(args.file)
     counts = spikes.count(args.bin_size, args.start, args.end)
-    write_results(args.out, analysis="binning", sources=[args.file],
-                  parameters={"bin_size": args.bin_size, "start": counts.start, "end": counts.end},
-                  traces={"counts": counts})
+    parameters = {"bin_size": args.bin_size, "start": counts.start, "end": counts.end}
+    if args.in_place:
+        add_results_in_place(args.file, analysis="binning", parameters=parameters, traces={"counts": counts})
+    else:
+        write_results(args.out, analysis="binning", sources=[args.file], parameters=parameters,
+                      traces={"counts": counts})
     if not args.quiet:
-        print(f"{counts.n_times} bins × {counts.n_channels} units → {args.out}")
+        print(f"{counts.n_times} bins × {counts.n_channels} units → {args.out or args.file}")
     return 0
 
 
@@ -96,7 +102,9 @@ def _configure_builtins(sub):
     p.add_argument("--bin-size", type=float, required=True, help="bin width in seconds")
     p.add_argument("--start", type=float, default=None, help="window start (s; default first spike)")
     p.add_argument("--end", type=float, default=None, help="window end (s; default last spike)")
-    add_common_options(p, seed=False, out_help="results NWB file to write")
+    p.add_argument("--in-place", action="store_true",
+                   help="add the counts to FILE itself (atomically) instead of writing --out")
+    add_common_options(p, seed=False, out_help="results NWB file to write", out_required=False)
     p.set_defaults(func=_bin)
 
 

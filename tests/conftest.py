@@ -19,6 +19,23 @@ def testdata():
     return TESTDATA
 
 
+def _cuda_available():
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests skip cleanly where there is no CUDA device."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if gpu_items and not _cuda_available():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False here)")
+        for item in gpu_items:
+            item.add_marker(skip)
+
+
 def _global_state():
     state = {"root_level": logging.getLogger().level,
              "suite_level": logging.getLogger("neurosuite").level}

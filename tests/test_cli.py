@@ -44,6 +44,16 @@ def test_bin_writes_counts(testdata, tmp_path):
     assert counts.data.sum() == sum(int(np.sum(t < last_edge)) for t in spikes.times)
 
 
+def test_bin_in_place_only_when_asked(testdata, tmp_path, capsys):
+    path = tmp_path / "session.nwb"
+    shutil.copy(testdata / SPIKES, path)
+    assert neurodata_main(["bin", str(path), "--bin-size", "1"]) == 1
+    assert "exactly one of --out FILE" in capsys.readouterr().err
+    assert neurodata_main(["bin", str(path), "--bin-size", "1", "--in-place", "--quiet"]) == 0
+    with io.open_nwb(path) as nwb:
+        assert nwb.processing["binning"]["counts"].data.shape[1] == 3
+
+
 def test_data_errors_exit_1_with_one_line(tmp_path, testdata, capsys):
     assert neurodata_main(["info", str(tmp_path / "missing.nwb")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -59,7 +69,7 @@ def test_data_errors_exit_1_with_one_line(tmp_path, testdata, capsys):
 
 def test_usage_errors_exit_2():
     assert neurodata_main(["nonsense"]) == 2
-    assert neurodata_main(["bin", "x.nwb"]) == 2  # --bin-size and --out missing
+    assert neurodata_main(["bin", "x.nwb"]) == 2  # --bin-size missing
     assert neurosim_main(["nonsense"]) == 2
 
 

@@ -301,3 +301,30 @@ def test_import_is_light():
     code = "import neurodata, neurodata.io, neurosim, sys; print('torch' in sys.modules, 'brian2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_in_place_only_when_asked_and_atomic(tmp_path, testdata, monkeypatch):
+    import shutil
+
+    import pynwb
+    path = tmp_path / "session.nwb"
+    shutil.copy(testdata / SPIKES, path)
+    before = io.read_spikes(path)
+    io.add_results_in_place(path, analysis="rates", parameters={"bin_size": 1.0},
+                            arrays={"rate": np.array([1.0, 2.0, 3.0])})
+    after = io.read_spikes(path)
+    assert all(np.array_equal(a, b) for a, b in zip(before.times, after.times))  # original content kept
+    with io.open_nwb(path) as nwb:
+        np.testing.assert_array_equal(nwb.processing["rates"]["rate"]["values"].data[:], [1.0, 2.0, 3.0])
+        assert "bin_size" in nwb.processing["rates"]["parameters"]["parameters"][0]
+    assert _inspect(path) == []
+    with pytest.raises(InvalidInputError, match="already has a processing module 'rates'"):
+        io.add_results_in_place(path, analysis="rates", arrays={"rate": np.ones(3)})
+    digest = io.sha256(path)
+
+    def broken_export(self, *args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(pynwb.NWBHDF5IO, "export", broken_export)
+    with pytest.raises(OSError, match="disk full"):
+        io.add_results_in_place(path, analysis="other", arrays={"x": np.ones(2)})
+    assert io.sha256(path) == digest and sorted(p.name for p in tmp_path.iterdir()) == ["session.nwb"]

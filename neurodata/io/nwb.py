@@ -498,17 +498,15 @@ def _add_provenance(nwb, kind, analysis, parameters, sources):
         module.add(table)
 
 
-def _write_atomically(nwb, path):
-    from pynwb import NWBHDF5IO
-
+@contextlib.contextmanager
+def _atomic_target(path):
+    """Yield a temporary path beside ``path``; on success fsync and rename it over ``path``, else remove it."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
     os.close(fd)
     try:
-        with NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwb)
+        yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -517,7 +515,15 @@ def _write_atomically(nwb, path):
             os.remove(tmp)
         raise
     logger.info("wrote %s", path)
-    return path
+
+
+def _write_atomically(nwb, path):
+    from pynwb import NWBHDF5IO
+
+    with _atomic_target(path) as tmp:
+        with NWBHDF5IO(tmp, mode="w") as io:
+            io.write(nwb)
+    return Path(path)
 
 
 def _refuse_overwriting_sources(path, sources):
@@ -575,6 +581,20 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
     return _write_atomically(nwb, path)
 
 
+def _fill_results_module(module, analysis, arrays, tables, traces):
+    for name, arr in (arrays or {}).items():
+        module.add(_array_table(arr, name))
+    for name, df in (tables or {}).items():
+        module.add(_dataframe_table(df, name, f"{analysis} table {name}"))
+    for name, tr in (traces or {}).items():
+        module.add(_timeseries(tr, name))
+
+
+def _check_analysis_name(analysis):
+    if not isinstance(analysis, str) or not analysis.isidentifier():
+        raise InvalidInputError(f"analysis must be a short identifier-like name; got {analysis!r}.")
+
+
 def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, tables=None, traces=None,
                   spikes=None, description=None):
     """Write analysis results to a NEW NWB file that names its sources (identifier, path, sha256).
@@ -584,19 +604,13 @@ def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, t
     """
     from pynwb.misc import Units
 
-    if not isinstance(analysis, str) or not analysis.isidentifier():
-        raise InvalidInputError(f"analysis must be a short identifier-like name; got {analysis!r}.")
+    _check_analysis_name(analysis)
     records = [_source_record(s) for s in sources]
     _refuse_overwriting_sources(path, records)
     nwb = _new_nwbfile(description or f"neurosuite {analysis} results", subject_id="derived",
                        subject_description="derived data: see processing/neurosuite/sources for the inputs")
     module = nwb.create_processing_module(name=analysis, description=f"{analysis} results")
-    for name, arr in (arrays or {}).items():
-        module.add(_array_table(arr, name))
-    for name, df in (tables or {}).items():
-        module.add(_dataframe_table(df, name, f"{analysis} table {name}"))
-    for name, tr in (traces or {}).items():
-        module.add(_timeseries(tr, name))
+    _fill_results_module(module, analysis, arrays, tables, traces)
     if spikes is not None:
         units = Units(name="units", description=f"units analysed by {analysis}")
         for t in spikes.times:
@@ -604,6 +618,40 @@ def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, t
         nwb.units = units
     _add_provenance(nwb, "results", analysis, parameters, records)
     return _write_atomically(nwb, path)
+
+
+def add_results_in_place(path, *, analysis, parameters=None, arrays=None, tables=None, traces=None):
+    """Add results to an existing NWB file, only when the user asks (``--in-place``).
+
+    The whole file is exported with the new processing module ``analysis`` (holding the results and a one-row
+    ``parameters`` table) to a temporary file that then replaces the original atomically: an interrupted or
+    failed write leaves the original untouched.
+    """
+    from hdmf.common import DynamicTable
+    from pynwb import NWBHDF5IO
+
+    _check_analysis_name(analysis)
+    path = _check_nwb_path(path)
+    src_io = NWBHDF5IO(str(path), mode="r", load_namespaces=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # schema-deprecation notices on reading older files, as in open_nwb
+            nwb = src_io.read()
+        if analysis in nwb.processing:
+            raise InvalidInputError(f"{path}: already has a processing module {analysis!r}; choose another "
+                                    "analysis name or write a new results file.")
+        module = nwb.create_processing_module(name=analysis, description=f"{analysis} results (added in place)")
+        _fill_results_module(module, analysis, arrays, tables, traces)
+        params = DynamicTable(name="parameters", description="JSON of every parameter used for these results")
+        params.add_column(name="parameters", description="JSON")
+        params.add_row(parameters=_json(parameters or {}, "parameters"))
+        module.add(params)
+        with _atomic_target(path) as tmp:
+            with NWBHDF5IO(tmp, mode="w") as out:
+                out.export(src_io=src_io, nwbfile=nwb)
+    finally:
+        src_io.close()
+    return path
 
 
 class Results:
