@@ -222,6 +222,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         t0 = time.perf_counter()
         net.run(paradigm.duration_ms * ms, namespace={}, profile=_PROFILE)
         wall = time.perf_counter() - t0
+        # standalone: time of the compiled simulation alone (code generation and make are not simulation)
+        wall = float(getattr(dev, "_last_run_time", None) or wall)
         result = SimulationResult(
             paradigm=paradigm, params=dict(reservoir=reservoir, inputs=inputs, readout=readout, noise=noise,
                                            plasticity=plasticity, seed=seed, device=device),
