@@ -75,3 +75,18 @@ def test_numpy_spnet_baseline_matches_brian2_runtime():
     a = sorted(zip(np.round(st * 2e3).astype(int), si))
     b = sorted(zip(np.round(res.spike_t * 2e3).astype(int), res.spike_i))
     assert a == b
+
+
+def test_short_run_writes_nwb_that_reads_back(tmp_path):
+    from neurodata.io import read_intervals, read_spikes
+    from neurosim.reservoir.experiment import standard_paradigm
+    from neurosim.reservoir.network import simulate
+    from neurosim.reservoir.nwb import result_to_nwb
+    par = standard_paradigm(n_train=4, n_test=1, n_after=1, seed=0)
+    res = simulate(par, seed=0, target="numpy", reservoir=ReservoirParams(n_neurons=100))
+    assert res.w_when.shape == (par.n_trials, 4, 80)
+    path = result_to_nwb(res, tmp_path / "run.nwb")
+    spikes = read_spikes(path)
+    assert len(spikes.times) == 100 + 2 * 4 * 40
+    trials = read_intervals(path)["trials"]
+    assert len(trials.start) == par.n_trials

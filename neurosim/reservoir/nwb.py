@@ -23,13 +23,15 @@ def result_to_nwb(result, path, *, description=None):
     n, n_exc = result.n_neurons, result.n_exc
     pop = np.where(np.arange(n) < n_exc, "exc", "inh")
     spikes = {"reservoir": SpikeTrains(_trains(result.spike_i, result.spike_t, n), start=0.0, end=end,
-                                       metadata=pd.DataFrame({"cell_type": pop}), name="reservoir")}
+                                       metadata=pd.DataFrame({"cell_type": pop, "identity": -1}),
+                                       name="reservoir")}
     for name, (idx, t) in (("cue_input", result.cue_spikes), ("stimulus_input", result.stimulus_spikes)):
         n_in = par.n_identities * (result.params["inputs"].n_per_cue if name == "cue_input"
                                    else result.params["inputs"].n_per_stimulus)
         per = n_in // par.n_identities
         spikes[name] = SpikeTrains(_trains(np.asarray(idx, int), np.asarray(t, float), n_in), start=0.0, end=end,
-                                   metadata=pd.DataFrame({"identity": np.arange(n_in) // per}), name=name)
+                                   metadata=pd.DataFrame({"cell_type": name.split("_")[0],
+                                                                "identity": np.arange(n_in) // per}), name=name)
     traces = {}
     channels = [f"outcome_{k}" for k in range(par.n_identities)]
     if result.readout_y is not None:
