@@ -31,6 +31,7 @@ def prune_kernel(kernel, n_keep, method="magnitude"):
         delay = np.broadcast_to(np.arange(kernel.shape[2])[None, None, :, None, None], kernel.shape).ravel()
         magnitude = np.abs(kernel).ravel()
         score = -delay.astype(float) + magnitude / (magnitude.max() + 1.0) * 0.5
+    score = np.where(kernel.ravel() != 0, score, -np.inf)  # a zero tap is never "kept"
     keep = np.argsort(-score, kind="stable")[:n_keep]
     out = np.zeros_like(kernel)
     out.ravel()[keep] = kernel.ravel()[keep]
