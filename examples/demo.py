@@ -25,6 +25,7 @@ logger = logging.getLogger("neurosuite.demo")
 # Component steps: (title, "module:function"); each function is demo(out_dir, testdata=None, quick=True).
 COMPONENT_STEPS = [
     ("dendrites", "neurosim.dendrites.demo:demo"),
+    ("motion", "neurosim.motion.demo:demo"),
     ("rsa", "neurodata.rsa.demo:demo"),
     ("bicluster", "neurodata.bicluster.demo:demo"),
 ]
