@@ -28,6 +28,7 @@ COMPONENT_STEPS = [
     ("motion", "neurosim.motion.demo:demo"),
     ("rsa", "neurodata.rsa.demo:demo"),
     ("bicluster", "neurodata.bicluster.demo:demo"),
+    ("scale_out", "neurosim.sweep.demo:demo"),
 ]
 
 
