@@ -312,3 +312,20 @@ def test_cli_on_several_simulated_nwb_files(tmp_path):
     assert result.rank == 2 and result.n_neurons == 20
     found = sorted(tuple(sorted(int(x) for x in result.community(k))) for k in range(2))
     assert found == [tuple(range(8)), tuple(range(12, 20))]
+
+
+def test_function_form_on_arrays_matches_estimator():
+    from neurodata.connectome import compute_connectome
+
+    sim = simulate_dynamic_communities(n_neurons=16, n_animals=2, duration=60.0,
+                                       members=np.array([np.arange(16) < 6]), animals=np.ones((1, 2), bool),
+                                       seed=7)
+    arrays = [np.asarray(tr.data) for tr in sim.traces]
+    kwargs = dict(rank=1, n_restarts=2, resolution=1.0, max_blocks=4, seed=0)
+    result = compute_connectome(arrays, rate=sim.rate, **kwargs)
+    same = DynamicConnectome(**kwargs).fit(sim.traces).result_
+    np.testing.assert_allclose(result.affinity, same.affinity, atol=1e-6)
+    assert result.animal_names == ["animal0", "animal1"]
+    assert sorted(int(x) for x in result.community(0)) == list(range(6))
+    m = pairs_to_matrix(np.arange(1.0, 7.0), 4)
+    assert m[0, 1] == 1 and m[1, 0] == 1 and m[2, 3] == 6 and np.all(np.diag(m) == 0)
