@@ -8,11 +8,103 @@ from numba import njit
 
 
 @njit(cache=True)
-def _chol_solve_inv(P):
-    """Inverse of a symmetric positive-definite matrix through its Cholesky factor."""
-    L = np.linalg.cholesky(P)
-    Linv = np.linalg.inv(L)
-    return Linv.T @ Linv
+def _spd_inverse(P, out, L, Li):
+    """out = P⁻¹ for a small symmetric positive-definite P by a hand-written Cholesky (no allocation);
+    L receives the Cholesky factor and Li its inverse. Returns log det P."""
+    D = P.shape[0]
+    for j in range(D):
+        s = P[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if s <= 0.0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        d = np.sqrt(s)
+        L[j, j] = d
+        for i in range(j + 1, D):
+            s = P[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            L[i, j] = s / d
+        for i in range(j):
+            L[i, j] = 0.0
+    logdet = 0.0
+    for j in range(D):
+        logdet += 2.0 * np.log(L[j, j])
+    for j in range(D):  # lower-triangular inverse, column by column
+        for i in range(D):
+            Li[i, j] = 0.0
+        Li[j, j] = 1.0 / L[j, j]
+        for i in range(j + 1, D):
+            s = 0.0
+            for k in range(j, i):
+                s -= L[i, k] * Li[k, j]
+            Li[i, j] = s / L[i, i]
+    for i in range(D):  # out = Liᵀ Li
+        for j in range(i, D):
+            s = 0.0
+            for k in range(j, D):
+                s += Li[k, i] * Li[k, j]
+            out[i, j] = s
+            out[j, i] = s
+    return logdet
+
+
+@njit(cache=True)
+def _predict(A, b, m, P, Q, m_out, P_out, tmp):
+    """m_out = A m + b, P_out = A P Aᵀ + Q (small dense matrices, preallocated outputs)."""
+    D = A.shape[0]
+    for i in range(D):
+        s = b[i]
+        for k in range(D):
+            s += A[i, k] * m[k]
+        m_out[i] = s
+        for j in range(D):
+            s = 0.0
+            for k in range(D):
+                s += A[i, k] * P[k, j]
+            tmp[i, j] = s
+    for i in range(D):
+        for j in range(i, D):
+            s = Q[i, j]
+            for k in range(D):
+                s += tmp[i, k] * A[j, k]
+            P_out[i, j] = s
+            P_out[j, i] = s
+
+
+@njit(cache=True)
+def _matvec(M, v, out):
+    D = M.shape[0]
+    for i in range(D):
+        s = 0.0
+        for k in range(M.shape[1]):
+            s += M[i, k] * v[k]
+        out[i] = s
+
+
+@njit(cache=True)
+def _filter_step(t, J, h, m_p, P_p, mf, Pf, Jf, Jp, L, Li, hh):
+    """Condition the prediction N(m_p, P_p) on the information (J[t], h[t]); writes mf[t], Pf[t] (and Jf[t]
+    when Jf has rows). Returns the log normaliser log ∫ N(x; m_p, P_p) exp(−½ xᵀJ x + hᵀx) dx."""
+    D = h.shape[1]
+    logdet_p = _spd_inverse(P_p, Jp, L, Li)
+    _matvec(Jp, m_p, hh)
+    quad_p = 0.0
+    for i in range(D):
+        quad_p += m_p[i] * hh[i]
+        hh[i] += h[t, i]
+    Jt = P_p  # reuse the buffer: P_p is no longer needed
+    for i in range(D):
+        for j in range(D):
+            Jt[i, j] = Jp[i, j] + 0.5 * (J[t, i, j] + J[t, j, i])
+    if Jf.shape[0] > 0:
+        Jf[t] = Jt
+    logdet_t = _spd_inverse(Jt, Pf[t], L, Li)
+    _matvec(Pf[t], hh, mf[t])
+    quad = 0.0
+    for i in range(D):
+        quad += hh[i] * mf[t, i]
+    return 0.5 * quad - 0.5 * quad_p - 0.5 * logdet_p - 0.5 * logdet_t
 
 
 @njit(cache=True)
@@ -27,33 +119,62 @@ def ffbs_information(J, h, states, A, b, Q, m0, P0, z):
     mf = np.empty((T, D))
     Pf = np.empty((T, D, D))
     Jf = np.empty((T, D, D))  # filtered precisions
-    m_pred = m0.copy()
-    P_pred = P0.copy()
+    m_p, hh, v = np.empty(D), np.empty(D), np.empty(D)
+    P_p, Jp, L, Li, tmp = (np.empty((D, D)), np.empty((D, D)), np.empty((D, D)), np.empty((D, D)),
+                           np.empty((D, D)))
     for t in range(T):
-        if t > 0:
+        if t == 0:
+            m_p[:] = m0
+            P_p[:, :] = P0
+        else:
             s = states[t]
-            m_pred = A[s] @ mf[t - 1] + b[s]
-            P_pred = A[s] @ Pf[t - 1] @ A[s].T + Q[s]
-        Jp = _chol_solve_inv(P_pred)
-        Jt = Jp + J[t]
-        Jt = 0.5 * (Jt + Jt.T)
-        Pt = _chol_solve_inv(Jt)
-        mf[t] = Pt @ (Jp @ m_pred + h[t])
-        Pf[t] = 0.5 * (Pt + Pt.T)
-        Jf[t] = Jt
+            _predict(A[s], b[s], mf[t - 1], Pf[t - 1], Q[s], m_p, P_p, tmp)
+        _filter_step(t, J, h, m_p, P_p, mf, Pf, Jf, Jp, L, Li, hh)
     x = np.empty((T, D))
-    L = np.linalg.cholesky(Pf[T - 1])
-    x[T - 1] = mf[T - 1] + L @ z[T - 1]
+    Qi = np.empty((D, D))
+    AtQi = np.empty((D, D))
+    Jc = np.empty((D, D))
+    Pc = np.empty((D, D))
+    _spd_inverse(Pf[T - 1], Jp, L, Li)  # only the factor is needed: L Lᵀ = Pf[T-1]
+    for i in range(D):
+        s = mf[T - 1, i]
+        for k in range(i + 1):
+            s += L[i, k] * z[T - 1, k]
+        x[T - 1, i] = s
     for t in range(T - 2, -1, -1):
-        s = states[t + 1]
-        Qinv = _chol_solve_inv(Q[s])
-        AtQi = A[s].T @ Qinv
-        Jc = Jf[t] + AtQi @ A[s]
-        Jc = 0.5 * (Jc + Jc.T)
-        Pc = _chol_solve_inv(Jc)
-        mc = Pc @ (Jf[t] @ mf[t] + AtQi @ (x[t + 1] - b[s]))
-        L = np.linalg.cholesky(0.5 * (Pc + Pc.T))
-        x[t] = mc + L @ z[t]
+        s_ = states[t + 1]
+        _spd_inverse(Q[s_], Qi, L, Li)
+        for i in range(D):  # AtQi = Aᵀ Q⁻¹
+            for j in range(D):
+                acc = 0.0
+                for k in range(D):
+                    acc += A[s_, k, i] * Qi[k, j]
+                AtQi[i, j] = acc
+        for i in range(D):  # Jc = Jf[t] + Aᵀ Q⁻¹ A
+            for j in range(D):
+                acc = Jf[t, i, j]
+                for k in range(D):
+                    acc += AtQi[i, k] * A[s_, k, j]
+                Jc[i, j] = acc
+        for i in range(D):  # v = Jf[t] mf[t] + Aᵀ Q⁻¹ (x[t+1] − b)
+            acc = 0.0
+            for k in range(D):
+                acc += Jf[t, i, k] * mf[t, k] + AtQi[i, k] * (x[t + 1, k] - b[s_, k])
+            v[i] = acc
+        for i in range(D):
+            for j in range(i + 1, D):
+                avg = 0.5 * (Jc[i, j] + Jc[j, i])
+                Jc[i, j] = avg
+                Jc[j, i] = avg
+        _spd_inverse(Jc, Pc, L, Li)
+        # x[t] = Pc v + Lc⁻ᵀ z with Lc the Cholesky factor of Jc (then Cov = Jc⁻¹)
+        for i in range(D):
+            acc = 0.0
+            for k in range(D):
+                acc += Pc[i, k] * v[k]
+            for k in range(i, D):
+                acc += Li[k, i] * z[t, k]
+            x[t, i] = acc
     return x, mf
 
 
@@ -226,3 +347,29 @@ def laplace_pairs(y, d, r, lat, rows, cols, poisson, n_iter):
         sign, logdet = np.linalg.slogdet(H)
         out[m] = ll - 0.5 * np.sum(c * c) - 0.5 * logdet
     return out
+
+
+@njit(cache=True)
+def kalman_log_marginal(J, h, states, A, b, Q, m0, P0, t0, mf, Pf, lz):
+    """Kalman filter in information form from bin ``t0`` on, with the latents integrated out.
+
+    Same model as ``ffbs_information``. Rows ``t0 …`` of ``mf``/``Pf`` (filtered means and covariances) and of
+    ``lz`` (cumulative log normaliser Σ_{s ≤ t} log ∫ N(x; m_pred, P_pred) exp(−½ xᵀJ_s x + h_sᵀx) dx) are
+    overwritten; rows before ``t0`` must hold the filter of the same path. Returns lz[T-1], the log marginal
+    likelihood of the pseudo-observations up to terms that do not depend on the states or dynamics.
+    """
+    T, D = h.shape
+    m_p, hh = np.empty(D), np.empty(D)
+    P_p, Jp, L, Li, tmp = (np.empty((D, D)), np.empty((D, D)), np.empty((D, D)), np.empty((D, D)),
+                           np.empty((D, D)))
+    no_jf = np.empty((0, D, D))
+    for t in range(t0, T):
+        if t == 0:
+            m_p[:] = m0
+            P_p[:, :] = P0
+        else:
+            s = states[t]
+            _predict(A[s], b[s], mf[t - 1], Pf[t - 1], Q[s], m_p, P_p, tmp)
+        logz = _filter_step(t, J, h, m_p, P_p, mf, Pf, no_jf, Jp, L, Li, hh)
+        lz[t] = logz + (lz[t - 1] if t > 0 else 0.0)
+    return lz[T - 1]

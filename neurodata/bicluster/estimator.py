@@ -14,7 +14,9 @@ from .sampler import Sampler, Settings, linear_predictor
 
 def initial_labels(y, n_clusters, rng):
     """Labels for the chain's start: one cluster (the reference code) or k-means of the neurons' smoothed,
-    standardised √counts; ``n_clusters='auto'`` picks k in 2 … 8 by silhouette."""
+    standardised √counts; ``n_clusters='auto'`` picks k in 2 … 8 by silhouette. Clusters merged by k-means
+    are split later only through the MFM's new-cluster proposals, which can take many sweeps.
+    """
     from scipy.ndimage import gaussian_filter1d
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
@@ -26,14 +28,40 @@ def initial_labels(y, n_clusters, rng):
     f = (f - f.mean(1, keepdims=True)) / np.maximum(f.std(1, keepdims=True), 1e-12)
     seed = int(rng.integers(2**31))
     if n_clusters == "auto":
-        best, best_score = np.zeros(N, dtype=np.int64), -np.inf
+        best_k, best_score = 1, -np.inf
         for k in range(2, min(8, N - 1) + 1):
             lab = KMeans(k, n_init=10, random_state=seed).fit_predict(f)
             score = silhouette_score(f, lab)
             if score > best_score:
-                best, best_score = lab, score
-        return best.astype(np.int64)
+                best_k, best_score = k, score
+        n_clusters = best_k
     return KMeans(min(int(n_clusters), N), n_init=10, random_state=seed).fit_predict(f).astype(np.int64)
+
+
+def initial_states(y, labels, p, smooth=4.0):
+    """Two-state start for the state path: bins where the clusters' activity is far from its resting point
+    versus near it.
+
+    Per cluster, the top p+1 principal components of log(1 + counts) smoothed by a Gaussian (σ = ``smooth``
+    bins) stand in for [μ; x]; each bin's distance from the per-component median is split in two by 2-means on
+    its logarithm. This is only a starting point (about 0.85 state accuracy on the paper's simulation); the
+    chain then refines change points, adds and removes states.
+    """
+    from scipy.ndimage import gaussian_filter1d
+    from sklearn.cluster import KMeans
+
+    f = gaussian_filter1d(np.log1p(y), smooth, axis=1)
+    f -= f.mean(1, keepdims=True)
+    comps = []
+    for k in np.unique(labels):
+        U_, s_, _ = np.linalg.svd(f[labels == k].T, full_matrices=False)
+        comps.append(U_[:, :p + 1] * s_[:p + 1])
+    proxy = np.hstack(comps)
+    dist = np.log(np.linalg.norm(proxy - np.median(proxy, 0), axis=1) + 1e-12)
+    if np.ptp(dist) == 0:
+        return np.zeros(y.shape[1], dtype=np.int64)
+    states = KMeans(2, n_init=5, random_state=0).fit_predict(dist[:, None]).astype(np.int64)
+    return np.concatenate(([states[1]], states[1:]))
 
 
 class BiclusterMCMC:
@@ -56,7 +84,12 @@ class BiclusterMCMC:
     cluster_prior : 'mfm' or 'dp'.  mfm_gamma, mfm_rho : Dirichlet parameter and Geometric(rho) on K.
     dp_alpha : DP concentration (cluster_prior='dp').
     likelihood : 'negbin' or 'poisson'.
-    init : 'kmeans' (k by silhouette) or 'single' (one cluster, the reference code's start).
+    init : 'kmeans' (neurons by k-means with k by silhouette, states by ``initial_states``; the states are held
+        for the first ``hold_states`` sweeps while the dynamics learn them) or 'single' (one cluster and state
+        paths redrawn from the prior early on: the reference code's start).
+    boundary_moves : Metropolis moves of the state path's change points per sweep with the latents integrated
+        out (Kalman filter on the PG pseudo-observations); 0 gives the reference's sampler.
+    hold_states : sweeps that keep the initial state path (init='kmeans').
     checkpoint : path of a pickle written every ``checkpoint_every`` sweeps; with ``resume=True`` a fit on
         the same counts continues from it.
     seed : int or numpy Generator.  verbose : progress bars.
@@ -65,7 +98,7 @@ class BiclusterMCMC:
     def __init__(self, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,
                  hmm_alpha=5.0, hmm_gamma=5.0, hmm_kappa=10.0, cluster_prior="mfm", mfm_gamma=1.0, mfm_rho=0.2,
                  dp_alpha=1.0, likelihood="negbin", dynamics_prior_scale=1e-2, r_prior_shape=1.0,
-                 r_prior_rate=1.0, init="kmeans", store_log_rate=True, checkpoint=None,
+                 r_prior_rate=1.0, init="kmeans", boundary_moves=20, hold_states=20, store_log_rate=True, checkpoint=None,
                  checkpoint_every=500, resume=False, seed=None, verbose=True):
         self.n_iter = n_iter
         self.burn_in = burn_in
@@ -85,6 +118,8 @@ class BiclusterMCMC:
         self.r_prior_shape = r_prior_shape
         self.r_prior_rate = r_prior_rate
         self.init = init
+        self.boundary_moves = boundary_moves
+        self.hold_states = hold_states
         self.store_log_rate = store_log_rate
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
@@ -109,6 +144,8 @@ class BiclusterMCMC:
         check_scalar(self.hmm_kappa, "hmm_kappa", name, low=0.0)
         check_scalar(self.mfm_rho, "mfm_rho", name, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         check_scalar(self.checkpoint_every, "checkpoint_every", name, kind=numbers.Integral, low=1)
+        check_scalar(self.boundary_moves, "boundary_moves", name, kind=numbers.Integral, low=0)
+        check_scalar(self.hold_states, "hold_states", name, kind=numbers.Integral, low=0)
         check_option(self.cluster_prior, "cluster_prior", ("mfm", "dp"))
         check_option(self.likelihood, "likelihood", ("negbin", "poisson"))
         check_option(self.init, "init", ("kmeans", "single"))
@@ -138,7 +175,9 @@ class BiclusterMCMC:
                         r_prior_shape=self.r_prior_shape, r_prior_rate=self.r_prior_rate,
                         new_cluster_q=self.dynamics_prior_scale,
                         burn_reference=max(1, int(0.01 * self.n_iter)), cluster_model=self.cluster_prior,
-                        dp_alpha=self.dp_alpha)
+                        dp_alpha=self.dp_alpha, boundary_moves=self.boundary_moves,
+                        hold_states=self.hold_states if self.init == "kmeans" else 0,
+                        restart_states=self.init == "single")
 
     # ------------------------------------------------------------------ fitting
     def fit(self, counts):
@@ -195,6 +234,11 @@ class BiclusterMCMC:
         st.A = np.tile(np.eye(D), (L, 1, 1))
         st.b = np.zeros((L, D))
         st.Q = np.tile(self.dynamics_prior_scale * np.eye(D), (L, 1, 1))
+        if L > 1:
+            st.states = initial_states(y, labels, p)
+            st.beta, st.trans = U.sample_sticky_hdp(rng, st.states, st.beta, self.hmm_alpha, self.hmm_gamma,
+                                                    self.hmm_kappa)
+        st.keep_states = True
 
     def _params(self):
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and k not in ("seed", "verbose")

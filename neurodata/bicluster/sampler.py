@@ -28,6 +28,9 @@ class Settings:
     burn_reference: int
     cluster_model: str = "mfm"
     dp_alpha: float = 1.0
+    boundary_moves: int = 0      # collapsed change-point moves per sweep (0: off)
+    hold_states: int = 0         # first sweeps that keep the initial state path (dynamics learn it)
+    restart_states: bool = True  # the reference's restarts of the state path from the prior
 
 
 @dataclass
@@ -129,24 +132,38 @@ class Sampler:
 
     # ------------------------------------------------------------ steps
     def step_latents(self):
-        st, p, y = self.state, self.cfg.p, self.y
+        """PG augmentation, then (with boundary moves on) change-point moves of the state path with the latents
+        integrated out, then FFBS of the latents: an exact blocked update of (ξ, S) given ω."""
+        st, p, y, cfg = self.state, self.cfg.p, self.y, self.cfg
         K = len(st.ids)
         D = K * (p + 1)
         Ctil = U.loading_matrix(st.labels, st.C, K)
         eta_old = st.d[:, None] + Ctil @ st.S.T
         r = self._r_pg()
         omega, kappa = U.nb_pseudo_obs(self.rng, y, r, eta_old)
-        S_new = U.sample_latents(self.rng, omega, kappa, st.d[:, None], st.labels, st.C, K, st.states, st.A,
-                                 st.b, st.Q, np.zeros(D), np.eye(D))
+        info = U.latent_information(omega, kappa, st.d[:, None], st.labels, st.C, K)
+        states = st.states
+        move = cfg.boundary_moves and st.iteration > cfg.hold_states
+        if move:
+            states, _ = U.shift_boundaries(self.rng, *info, st.states, st.A, st.b, st.Q, np.zeros(D), np.eye(D),
+                                           st.trans, cfg.boundary_moves)
+        S_new = U.sample_latents(self.rng, omega, kappa, st.d[:, None], st.labels, st.C, K, states, st.A,
+                                 st.b, st.Q, np.zeros(D), np.eye(D), info=info)
         if self.poisson:
-            # one MH decision per cluster, as the reference code does
             eta_new = st.d[:, None] + Ctil @ S_new.T
             wn, wo = self._mh_poisson(eta_new, eta_old)
-            for k in range(K):
-                rows = st.labels == k
-                if np.log(self.rng.random()) >= wn[rows].sum() - wo[rows].sum():
-                    S_new[:, block(k, p)] = st.S[:, block(k, p)]
-        st.S = S_new
+            if move:
+                # (ξ, S) moved together: one decision for the whole block
+                if np.log(self.rng.random()) >= wn.sum() - wo.sum():
+                    return None
+            else:
+                # one MH decision per cluster, as the reference code does
+                for k in range(K):
+                    rows = st.labels == k
+                    if np.log(self.rng.random()) >= wn[rows].sum() - wo[rows].sum():
+                        S_new[:, block(k, p)] = st.S[:, block(k, p)]
+        st.states, st.S = states, S_new
+        return omega, kappa
 
     def _restart_states(self):
         """The reference's escape from a degenerate segmentation: while one state holds most bins (during the
@@ -165,13 +182,19 @@ class Sampler:
 
     def step_dynamics(self):
         st, cfg = self.state, self.cfg
-        self._restart_states()
+        if cfg.restart_states:
+            self._restart_states()
         st.A, st.b, st.Q = U.sample_dynamics(self.rng, st.S, st.states, cfg.n_states, cfg.dynamics_prior_scale)
+        if st.iteration <= cfg.hold_states:
+            return
         st.beta, st.trans = U.sample_sticky_hdp(self.rng, st.states, st.beta, cfg.alpha, cfg.gamma, cfg.kappa)
         ll = U.transition_loglik(st.S, st.A, st.b, st.Q)
         st.states = U.sample_states(self.rng, ll, st.trans)
 
-    def step_loadings(self, rows=None):
+    def step_loadings(self, rows=None, pseudo_obs=None):
+        """(d_i, c_i) | ω, S. Under the NB likelihood the sweep passes the ω drawn for the latents: given ω the
+        augmented model is Gaussian in S and in (d, C), so both are exact conditionals of one augmentation
+        (and r is updated with ω integrated out before ω is redrawn). Poisson draws its own NB(100) proposal."""
         st, p, y = self.state, self.cfg.p, self.y
         rows = np.arange(y.shape[0]) if rows is None else rows
         if rows.size == 0:
@@ -180,8 +203,10 @@ class Sampler:
         idx = labels[:, None] * (p + 1) + np.arange(p + 1)[None, :]
         lat = st.S[:, idx]  # (T, n, p+1)
         eta_old = st.d[rows, None] + np.einsum("tnj,nj->nt", lat, np.column_stack((np.ones(rows.size), st.C[rows])))
-        r = self._r_pg()[rows]
-        omega, kappa = U.nb_pseudo_obs(self.rng, y[rows], r, eta_old)
+        if pseudo_obs is not None and not self.poisson:
+            omega, kappa = pseudo_obs
+        else:
+            omega, kappa = U.nb_pseudo_obs(self.rng, y[rows], self._r_pg()[rows], eta_old)
         d_new, C_new = U.sample_loadings(self.rng, omega, kappa, labels, st.S, p)
         if self.poisson:
             eta_new = d_new[:, None] + np.einsum("tnj,nj->nt", lat, np.column_stack((np.ones(rows.size), C_new)))
@@ -381,9 +406,9 @@ class Sampler:
     def sweep(self):
         """One iteration in the reference code's order."""
         self.state.iteration += 1
-        self.step_latents()
+        pseudo_obs = self.step_latents()
         self.step_dynamics()
-        self.step_loadings()
+        self.step_loadings(pseudo_obs=pseudo_obs)
         self.step_dispersion()
         self.identify()
         self.step_labels()

@@ -10,7 +10,7 @@ from scipy.signal import lfilter
 from scipy.special import gammaln
 
 from ._kernels import (assemble_information, crt_counts, crt_row_sums, ffbs_information, hmm_sample_states,
-                       laplace_pairs)
+                       kalman_log_marginal, laplace_pairs)
 
 LOG2PI = np.log(2.0 * np.pi)
 
@@ -53,15 +53,74 @@ def loading_matrix(labels, C, K):
     return out
 
 
-def sample_latents(rng, omega, kappa, offset, labels, C, K, states, A, b, Q, m0, P0):
-    """Draw S (T, D) | ω, κ' from the linear-Gaussian model κ'/ω − offset ~ N(c̃_i · S_t, 1/ω)."""
-    T = omega.shape[1]
-    D = K * (C.shape[1] + 1)
+def latent_information(omega, kappa, offset, labels, C, K):
+    """Information-form observations (J (T, D, D), h (T, D)) of the linear-Gaussian model
+    κ'/ω − offset ~ N(c̃_i · S_t, 1/ω) given by the PG pseudo-observations."""
     resid = kappa - omega * offset  # ω × (pseudo-observation − offset)
-    J, h = assemble_information(omega, resid, labels.astype(np.int64), C, K)
-    z = rng.standard_normal((T, D))
+    return assemble_information(omega, resid, labels.astype(np.int64), C, K)
+
+
+def sample_latents(rng, omega, kappa, offset, labels, C, K, states, A, b, Q, m0, P0, info=None):
+    """Draw S (T, D) | ω, κ' from the linear-Gaussian model κ'/ω − offset ~ N(c̃_i · S_t, 1/ω)."""
+    J, h = latent_information(omega, kappa, offset, labels, C, K) if info is None else info
+    z = rng.standard_normal(h.shape)
     S, _ = ffbs_information(J, h, states.astype(np.int64), A, b, Q, m0, P0, z)
     return S
+
+
+def path_log_prior(states, log_trans):
+    """log p(ξ_1 … ξ_{T-1} | π) under a uniform initial state (constant dropped); ξ_0 := ξ_1."""
+    return log_trans[states[1:-1], states[2:]].sum()
+
+
+def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shift=10):
+    """Metropolis moves of the state path's change points with the latents integrated out.
+
+    Given the PG pseudo-observations (J, h) and the dynamics, the target is p(ξ | ω, θ) ∝ p(ξ | π) · ∫ p(S | ξ, θ)
+    p(pseudo-obs | S) dS, evaluated by a Kalman filter. A move picks one change point uniformly and shifts it by
+    ±1 … ±max_shift bins without removing a segment, so the number of change points and hence the proposal
+    are symmetric. Followed by S | ξ, ω (FFBS), this is an exact blocked update of (ξ, S) given ω. Conditional
+    Gibbs on ξ | S alone moves change points slowly because S, drawn under the old path, already bends to it.
+    Returns the new path and the number of accepted moves.
+    """
+    T, D = h.shape
+    path = states.astype(np.int64).copy()
+    mf, Pf, lz = np.empty((T, D)), np.empty((T, D, D)), np.empty(T)
+    cur = kalman_log_marginal(J, h, path, A, b, Q, m0, P0, 0, mf, Pf, lz)
+    mf2, Pf2, lz2 = np.empty_like(mf), np.empty_like(Pf), np.empty_like(lz)
+    with np.errstate(divide="ignore"):
+        log_P = np.log(trans)
+    lp = path_log_prior(path, log_P)
+    accepted = 0
+    for _ in range(n_moves):
+        bnd = np.flatnonzero(path[2:] != path[1:-1]) + 2  # t ≥ 2 with ξ_t ≠ ξ_{t-1}
+        if bnd.size == 0:
+            break
+        j = int(rng.integers(bnd.size))
+        t = int(bnd[j])
+        delta = int(rng.integers(1, max_shift + 1)) * (1 if rng.random() < 0.5 else -1)
+        prev = int(bnd[j - 1]) if j > 0 else 1
+        nxt = int(bnd[j + 1]) if j + 1 < bnd.size else T
+        new = path.copy()
+        if delta > 0:
+            if t + delta > nxt - 1:
+                continue
+            new[t:t + delta] = path[t - 1]
+            t0 = t
+        else:
+            if t + delta < prev + 1:
+                continue
+            new[t + delta:t] = path[t]
+            t0 = t + delta
+        new[0] = new[1]
+        mf2[t0 - 1], Pf2[t0 - 1], lz2[t0 - 1] = mf[t0 - 1], Pf[t0 - 1], lz[t0 - 1]
+        ll = kalman_log_marginal(J, h, new, A, b, Q, m0, P0, t0, mf2, Pf2, lz2)
+        lp_new = path_log_prior(new, log_P)
+        if np.log(rng.random()) < ll - cur + lp_new - lp:
+            path, cur, lp = new, ll, lp_new
+            mf[t0:], Pf[t0:], lz[t0:] = mf2[t0:], Pf2[t0:], lz2[t0:]
+            accepted += 1
+    return path, accepted
 
 
 # ---------------------------------------------------------------- dynamics: MNIW + sticky HDP-HMM
