@@ -44,7 +44,10 @@ def _whole_brain_child(queue, side, n_neurons, n_frames, n_animals, rank, n_swee
     """Build the affinity tensor (chunked, float32) and factorise it; report time and this process's peak RSS."""
     from neurodata.connectome import NTF
     from neurodata.connectome.tensor import build_affinity_tensor
-    from neurosim.groundtruth.connectome import default_motifs, simulate_dynamic_communities
+    from neurosim.groundtruth.connectome import (
+        default_motifs,
+        simulate_dynamic_communities,
+    )
 
     members = default_motifs(n_neurons, n_motifs=rank, motif_size=n_neurons // (rank + 2), seed=0)
     sim = simulate_dynamic_communities(n_neurons=n_neurons, n_animals=n_animals, duration=n_frames / 10.0,

@@ -9,7 +9,10 @@ import numpy as np
 
 from neurodata.connectome import DynamicConnectome, read_connectome
 from neurodata.io import read_traces
-from neurosim.groundtruth.connectome import simulate_dynamic_communities, write_calcium_nwb
+from neurosim.groundtruth.connectome import (
+    simulate_dynamic_communities,
+    write_calcium_nwb,
+)
 
 out = Path("out/connectome")
 out.mkdir(parents=True, exist_ok=True)
@@ -35,7 +38,7 @@ for r, s in sorted(result.rank_scores.items()):
     print(f"  rank {r}: relative error {s['error']:.3f}, stability {s['stability']:.2f}")
 
 # 4. Compare with what was planted.
-step = int(round(result.times[1] * sim.rate))
+step = round(result.times[1] * sim.rate)
 for m in range(sim.members.shape[0]):
     corr = [np.corrcoef(result.temporal[:, k], sim.epochs[m, ::step])[0, 1] for k in range(result.rank)]
     k = int(np.argmax(corr))

@@ -7,11 +7,22 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from neurodata.connectome import (NTF, DynamicConnectome, WeightedSBM, compute_affinity, factor_match_score,
-                                  pair_indices, pairs_to_matrix, read_connectome)
+from neurodata.connectome import (
+    NTF,
+    DynamicConnectome,
+    WeightedSBM,
+    compute_affinity,
+    factor_match_score,
+    pair_indices,
+    pairs_to_matrix,
+    read_connectome,
+)
 from neurodata.errors import InvalidInputError
-from neurosim.groundtruth.connectome import (planted_ntf_tensor, planted_weighted_sbm,
-                                             simulate_dynamic_communities)
+from neurosim.groundtruth.connectome import (
+    planted_ntf_tensor,
+    planted_weighted_sbm,
+    simulate_dynamic_communities,
+)
 
 
 # ------------------------------------------------------------------ affinity (issue number 3)
@@ -123,6 +134,8 @@ def test_ntf_bad_input():
         NTF(rank=0).fit(np.ones((3, 2, 4)))
     with pytest.raises(InvalidInputError, match="non-negative"):
         NTF(rank=1).fit(-np.ones((3, 2, 4)))
+    with pytest.raises(InvalidInputError, match="Did you mean 'auto'"):
+        NTF(rank="Auto").fit(np.ones((3, 2, 4)))
     with pytest.raises(InvalidInputError, match="3-way"):
         NTF(rank=1).fit(np.ones((3, 4)))
 
@@ -191,7 +204,7 @@ def test_end_to_end_recovers_planted_time_varying_communities(tmp_path):
     sim = simulate_dynamic_communities(seed=1)
     model = DynamicConnectome(rank="auto", rank_range=(1, 5), n_restarts=4, resolution=1.0, seed=0)
     result = model.fit(sim.traces).result_
-    step = int(round(1.0 * sim.rate))
+    step = round(1.0 * sim.rate)
     epochs = sim.epochs[:, ::step].astype(float)
     corr = np.corrcoef(np.r_[result.temporal.T, epochs])[:result.rank, result.rank:]
     for m in range(sim.members.shape[0]):
@@ -204,7 +217,7 @@ def test_end_to_end_recovers_planted_time_varying_communities(tmp_path):
         assert corr[k, m] >= 0.8
         assert ari >= 0.8
         assert shown > hidden
-    path = result.to_nwb(tmp_path / "sim.nwb") or tmp_path / "sim.nwb"
+    result.to_nwb(tmp_path / "sim.nwb")
     back = read_connectome(tmp_path / "sim.nwb")
     np.testing.assert_allclose(back.affinity, result.affinity)
     np.testing.assert_array_equal(back.partitions, result.partitions)
@@ -220,12 +233,12 @@ def test_neurons_are_matched_by_label_across_animals():
     a, b = sim.traces
     perm = np.random.default_rng(0).permutation(b.n_channels)
     b_shuffled = Traces(b.data[:, perm], rate=b.rate, channels=[b.channels[i] for i in perm], name="b")
-    kwargs = dict(rank=2, n_restarts=2, resolution=1.0, max_blocks=4, sbm_n_init=2, seed=0)
+    kwargs = {"rank": 2, "n_restarts": 2, "resolution": 1.0, "max_blocks": 4, "sbm_n_init": 2, "seed": 0}
     r1 = DynamicConnectome(**kwargs).fit([a, b]).result_
     r2 = DynamicConnectome(**kwargs).fit([a, b_shuffled]).result_
     np.testing.assert_allclose(r1.affinity, r2.affinity, atol=1e-5)
+    dropped = Traces(b.data[:, 1:], rate=b.rate, channels=b.channels[1:], name="b")
     with pytest.warns(UserWarning, match="left out"):
-        dropped = Traces(b.data[:, 1:], rate=b.rate, channels=b.channels[1:], name="b")
         r3 = DynamicConnectome(**kwargs).fit([a, dropped]).result_
     assert r3.n_neurons == a.n_channels - 1
 
@@ -288,7 +301,7 @@ def test_import_stays_light():
     code = ("import sys, neurodata.connectome; "
             "bad = [m for m in ('torch', 'brian2', 'tensorly', 'matplotlib') if m in sys.modules]; "
             "sys.exit(1 if bad else 0)")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_cli_on_several_simulated_nwb_files(tmp_path):
@@ -321,7 +334,7 @@ def test_function_form_on_arrays_matches_estimator():
                                        members=np.array([np.arange(16) < 6]), animals=np.ones((1, 2), bool),
                                        seed=7)
     arrays = [np.asarray(tr.data) for tr in sim.traces]
-    kwargs = dict(rank=1, n_restarts=2, resolution=1.0, max_blocks=4, seed=0)
+    kwargs = {"rank": 1, "n_restarts": 2, "resolution": 1.0, "max_blocks": 4, "seed": 0}
     result = compute_connectome(arrays, rate=sim.rate, **kwargs)
     same = DynamicConnectome(**kwargs).fit(sim.traces).result_
     np.testing.assert_allclose(result.affinity, same.affinity, atol=1e-6)

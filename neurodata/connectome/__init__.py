@@ -9,6 +9,16 @@ from .result import ConnectomeResult, read_connectome
 from .sbm import WeightedSBM
 from .tensor import build_affinity_tensor
 
-__all__ = ["ConnectomeResult", "DynamicConnectome", "NTF", "WeightedSBM", "build_affinity_tensor",
-           "compute_affinity", "compute_connectome", "factor_match_score", "pair_indices", "pairs_to_matrix",
-           "read_connectome"]
+__all__ = [
+           "NTF",
+           "ConnectomeResult",
+           "DynamicConnectome",
+           "WeightedSBM",
+           "build_affinity_tensor",
+           "compute_affinity",
+           "compute_connectome",
+           "factor_match_score",
+           "pair_indices",
+           "pairs_to_matrix",
+           "read_connectome",
+]

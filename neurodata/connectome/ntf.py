@@ -6,7 +6,6 @@ times Khatri-Rao product (MTTKRP) of a C-ordered 3-way tensor is computed on res
 copies, so a float32 whole-brain tensor is never duplicated), several random restarts with the best fit
 kept, and a rank chosen from reconstruction error and factor stability across restarts.
 """
-import itertools
 import numbers
 import warnings
 
@@ -14,7 +13,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import ConvergenceWarning, InvalidInputError
-from ..utils import check_random_state, check_scalar, logger, progress
+from ..utils import check_option, check_random_state, check_scalar, logger, progress
 
 
 def _khatri_rao(a, b):
@@ -161,6 +160,8 @@ class NTF:
             raise InvalidInputError("tensor must be non-negative for NTF; got negative entries.")
         if not np.any(x > 0):
             raise InvalidInputError("tensor is all zeros; nothing to factorise.")
+        if isinstance(self.rank, str):
+            check_option(self.rank, "rank", ("auto",))
         if self.rank != "auto":
             check_scalar(self.rank, "rank", name, kind=numbers.Integral, low=1)
         else:

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from ..errors import ConvergenceWarning, InvalidInputError
-from ..utils import check_random_state, check_scalar
+from ..utils import check_option, check_random_state, check_scalar
 
 _EPS = 1e-10
 
@@ -158,6 +158,8 @@ class WeightedSBM:
             raise InvalidInputError("weights must be non-negative (exponential edge weights).")
         if not np.allclose(w, w.T, rtol=1e-6, atol=1e-12 * max(w.max(), 1e-300)):
             raise InvalidInputError("weights must be symmetric (an undirected graph).")
+        if isinstance(self.n_blocks, str):
+            check_option(self.n_blocks, "n_blocks", ("auto",))
         if self.n_blocks != "auto":
             check_scalar(self.n_blocks, "n_blocks", name, kind=numbers.Integral, low=1, high=w.shape[0])
         check_scalar(self.max_blocks, "max_blocks", name, kind=numbers.Integral, low=1)

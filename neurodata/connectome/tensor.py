@@ -72,7 +72,7 @@ def build_affinity_tensor(recordings, *, smooth, window, z, resolution=None, dty
 
     rates = [_frame_rate(tr) for tr in recordings]
     if max(rates) - min(rates) > 1e-3 * max(rates):
-        raise InvalidInputError(f"Recordings have different frame rates {['%.4g' % r for r in rates]} Hz; "
+        raise InvalidInputError(f"Recordings have different frame rates {[f'{r:.4g}' for r in rates]} Hz; "
                                 "resample them to one rate first (time is a shared mode of the tensor).")
     rate = float(np.mean(rates))
     n_frames = [tr.n_times for tr in recordings]
@@ -82,7 +82,7 @@ def build_affinity_tensor(recordings, *, smooth, window, z, resolution=None, dty
                       stacklevel=2)
     n_t = min(n_frames)
     labels, columns = match_neurons(recordings)
-    step = 1 if resolution is None else max(1, int(round(resolution * rate)))
+    step = 1 if resolution is None else max(1, round(resolution * rate))
     n_out = len(range(0, n_t, step))
     n_pairs = len(labels) * (len(labels) - 1) // 2
     tensor = np.empty((n_out, len(recordings), n_pairs), dtype=dtype)

@@ -79,7 +79,7 @@ def simulate_dynamic_communities(*, n_neurons=30, n_animals=4, duration=300.0, r
         check_scalar(locals()[name], name, owner, low=0.0)
     check_scalar(p_join, "p_join", owner, low=0.0, high=1.0)
     rng = check_random_state(seed)
-    n_frames = int(round(duration * rate))
+    n_frames = round(duration * rate)
     dt = 1.0 / rate
 
     members = default_motifs(n_neurons, seed=rng) if members is None else np.asarray(members, bool)
@@ -199,8 +199,8 @@ def write_calcium_nwb(path, traces, *, parameters=None, description="simulated c
     region = planes.create_roi_table_region(region=list(range(len(ids))), description="all ROIs")
     fluo = Fluorescence(name="Fluorescence")
     ophys.add(fluo)  # parent first, so the ROI region and the series share an ancestor
-    kwargs = dict(rate=float(traces.rate), starting_time=traces.start) if traces.rate else \
-        dict(timestamps=np.asarray(traces.times))
+    kwargs = {"rate": float(traces.rate), "starting_time": traces.start} if traces.rate else \
+        {"timestamps": np.asarray(traces.times)}
     fluo.create_roi_response_series(name="RoiResponseSeries", data=np.asarray(traces.data), rois=region,
                                     unit=traces.unit, **kwargs)
     _add_provenance(nwb, "simulation", "", parameters, [])
