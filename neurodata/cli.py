@@ -12,7 +12,7 @@ import sys
 from .errors import NeurosuiteError
 
 # module paths whose ``configure(subparsers)`` adds subcommands; each stays light to import
-SUBCOMMAND_MODULES = ["neurodata.rsa.cli", "neurodata.alignment.cli", "neurodata.bicluster.cli", "neurodata.batch_cli"]
+SUBCOMMAND_MODULES = ["neurodata.connectome.cli", "neurodata.rsa.cli", "neurodata.alignment.cli", "neurodata.bicluster.cli", "neurodata.batch_cli"]
 
 
 def add_common_options(parser, out=True, seed=True, out_help="output file", out_required=True):
