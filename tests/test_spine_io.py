@@ -328,3 +328,14 @@ def test_in_place_only_when_asked_and_atomic(tmp_path, testdata, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         io.add_results_in_place(path, analysis="other", arrays={"x": np.ones(2)})
     assert io.sha256(path) == digest and sorted(p.name for p in tmp_path.iterdir()) == ["session.nwb"]
+
+
+def test_simulated_calcium_reads_back_as_ophys(tmp_path):
+    rng = np.random.default_rng(2)
+    calcium = io.Traces(rng.uniform(0, 1, (300, 7)), rate=30.0, unit="a.u.", name="calcium")
+    path = io.write_simulation(tmp_path / "calcium.nwb", ophys={"RoiResponseSeries": calcium}, parameters={"N": 7})
+    back = io.read_traces(path)
+    np.testing.assert_array_equal(back.data, calcium.data)
+    assert back.rate == 30.0 and back.channels == list(range(7))
+    assert back.name == "ophys/Fluorescence/RoiResponseSeries"
+    assert _inspect(path) == []

@@ -476,6 +476,41 @@ def _add_intervals(nwb, name, intervals):
         nwb.add_time_intervals(table)
 
 
+def _add_ophys(nwb, name, traces):
+    """Fluorescence traces as a recording holds them: one ROI per channel in an ImageSegmentation plane and
+    ``processing/ophys/Fluorescence/<name>`` (time × ROIs), so that ``read_traces`` reads them back."""
+    from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel
+
+    if not isinstance(traces, Traces) or traces.data.ndim != 2:
+        raise InvalidInputError(f"ophys[{name!r}] must be 2-D Traces (time × ROIs).")
+    if "ophys" not in nwb.processing:
+        device = nwb.create_device(name="simulated_microscope", description="in-silico imaging (neurosuite)")
+        channel = OpticalChannel(name="green", description="GCaMP-like indicator", emission_lambda=510.0)
+        rate = traces.rate
+        if rate is None:
+            rate = float(1.0 / np.median(np.diff(traces.times))) if traces.n_times > 1 else 1.0
+        plane = nwb.create_imaging_plane(name="plane", optical_channel=channel, description="simulated plane",
+                                         device=device, excitation_lambda=488.0, indicator="GCaMP (simulated)",
+                                         location="simulated", imaging_rate=float(rate))
+        module = nwb.create_processing_module(name="ophys", description="optical physiology (simulated)")
+        module.add(ImageSegmentation(name="ImageSegmentation"))
+        module.add(Fluorescence(name="Fluorescence"))  # parent first, so ROI regions and series share an ancestor
+    module = nwb.processing["ophys"]
+    ids = [int(c) for c in traces.channels] if all(isinstance(c, (int, np.integer)) for c in traces.channels) \
+        else list(range(traces.n_channels))
+    planes = module["ImageSegmentation"].create_plane_segmentation(
+        name=f"{name}_rois", description=f"one ROI per channel of {name}", imaging_plane=nwb.imaging_planes["plane"])
+    side = int(np.ceil(np.sqrt(len(ids))))
+    for k, rid in enumerate(ids):
+        mask = np.zeros((side, side))
+        mask[k // side, k % side] = 1.0  # a distinct pixel per ROI: simulated cells have no footprint
+        planes.add_roi(id=rid, image_mask=mask)
+    region = planes.create_roi_table_region(region=list(range(len(ids))), description=f"ROIs of {name}")
+    timing = {"rate": traces.rate, "starting_time": traces.start} if traces.rate else {"timestamps": np.asarray(traces.times)}
+    module["Fluorescence"].create_roi_response_series(name=name, data=np.asarray(traces.data), rois=region,
+                                                     unit=traces.unit, **timing)
+
+
 def _add_provenance(nwb, kind, analysis, parameters, sources):
     from hdmf.common import DynamicTable
 
@@ -534,7 +569,7 @@ def _refuse_overwriting_sources(path, sources):
                                     "Choose another output path.")
 
 
-def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=None, tables=None,
+def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=None, tables=None, ophys=None,
                      parameters=None, description="neurosuite simulation", resolution=None, identifier=None):
     """Write a simulation as if it were a recording.
 
@@ -543,6 +578,7 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
     stimuli    {name: Traces} → ``stimulus`` TimeSeries
     intervals  {name: Intervals} → TimeIntervals ("trials" and "epochs" go to their standard places)
     tables     {name: DataFrame} → DynamicTables in the ``simulation`` processing module (weights, ...)
+    ophys      {name: Traces} → ``processing/ophys/Fluorescence/<name>`` with one ROI per channel
     parameters dict → JSON in ``processing/neurosuite/provenance`` so the run can be reproduced
     """
     from pynwb.misc import Units
@@ -573,6 +609,8 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
         nwb.add_stimulus(_timeseries(tr, name))
     for name, iv in (intervals or {}).items():
         _add_intervals(nwb, name, iv)
+    for name, tr in (ophys or {}).items():
+        _add_ophys(nwb, name, tr)
     if tables:
         module = nwb.create_processing_module(name="simulation", description="simulation tables (weights, ...)")
         for name, df in tables.items():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurodata.errors import InvalidInputError
+from neurodata.io import write_simulation
 from neurodata.io.objects import Traces
 from neurodata.utils import check_random_state, check_scalar
 
@@ -172,36 +173,7 @@ def write_calcium_nwb(path, traces, *, parameters=None, description="simulated c
     """Write simulated fluorescence as a real recording would be: an ``ImageSegmentation`` plane (one ROI per
     neuron, ids = ``traces.channels``) and ``processing/ophys/Fluorescence/RoiResponseSeries`` (time × ROIs),
     so that ``neurodata.io.read_traces`` reads it back. Written atomically with the suite's provenance."""
-    from pynwb.device import Device
-    from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel
-
-    from neurodata.io.nwb import _add_provenance, _new_nwbfile, _write_atomically
-
     if not isinstance(traces, Traces):
         raise InvalidInputError(f"traces must be neurodata Traces; got {type(traces).__name__}.")
-    ids = [int(c) for c in traces.channels]
-    nwb = _new_nwbfile(description)
-    device = Device(name="simulated_microscope", description="neurosim.groundtruth.connectome")
-    nwb.add_device(device)
-    channel = OpticalChannel(name="green", description="GCaMP-like indicator", emission_lambda=510.0)
-    plane = nwb.create_imaging_plane(name="plane", optical_channel=channel, description="simulated plane",
-                                     device=device, excitation_lambda=488.0, indicator="GCaMP (simulated)",
-                                     location="simulated", imaging_rate=float(traces.rate or 0.0))
-    seg = ImageSegmentation(name="ImageSegmentation")
-    planes = seg.create_plane_segmentation(name="PlaneSegmentation", description="one ROI per neuron",
-                                           imaging_plane=plane)
-    for rid in ids:
-        mask = np.zeros((4, 4), dtype=float)
-        mask[rid % 4, (rid // 4) % 4] = 1.0
-        planes.add_roi(id=rid, image_mask=mask)
-    ophys = nwb.create_processing_module(name="ophys", description="optical physiology (simulated)")
-    ophys.add(seg)
-    region = planes.create_roi_table_region(region=list(range(len(ids))), description="all ROIs")
-    fluo = Fluorescence(name="Fluorescence")
-    ophys.add(fluo)  # parent first, so the ROI region and the series share an ancestor
-    kwargs = {"rate": float(traces.rate), "starting_time": traces.start} if traces.rate else \
-        {"timestamps": np.asarray(traces.times)}
-    fluo.create_roi_response_series(name="RoiResponseSeries", data=np.asarray(traces.data), rois=region,
-                                    unit=traces.unit, **kwargs)
-    _add_provenance(nwb, "simulation", "", parameters, [])
-    return _write_atomically(nwb, path)
+    return write_simulation(path, ophys={"RoiResponseSeries": traces}, parameters=parameters,
+                            description=description)
