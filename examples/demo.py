@@ -26,6 +26,7 @@ logger = logging.getLogger("neurosuite.demo")
 COMPONENT_STEPS = [
     ("dendrites", "neurosim.dendrites.demo:demo"),
     ("motion", "neurosim.motion.demo:demo"),
+    ("reservoir", "neurosim.reservoir.demo:demo"),
     ("connectome", "neurodata.connectome.demo:demo"),
     ("rsa", "neurodata.rsa.demo:demo"),
     ("bicluster", "neurodata.bicluster.demo:demo"),

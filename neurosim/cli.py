@@ -4,7 +4,8 @@ import sys
 from neurodata.cli import build_parser, run
 
 # module paths whose ``configure(subparsers)`` adds subcommands; each stays light to import
-SUBCOMMAND_MODULES = ["neurosim.dendrites.cli", "neurosim.motion.cli", "neurosim.sweep_cli"]
+SUBCOMMAND_MODULES = ["neurosim.dendrites.cli", "neurosim.motion.cli", "neurosim.reservoir.cli",
+                      "neurosim.sweep_cli"]
 
 
 def main(argv=None):
