@@ -4,11 +4,11 @@ Full scale (issue 5): 1000 stimuli × 4096 features × 10⁴ targets (float32), 
 scores are Pearson r per target on 200 held-out stimuli. Quick: 500 × 1024 × 2000.
 scikit-learn's RidgeCV picks alphas by efficient leave-one-out (GCV), not K-fold, so its alphas can differ.
 """
-import time
-import tracemalloc
 import warnings
 
 import numpy as np
+
+from _timing import timed
 
 
 def _data(n, p, t, seed=0):
@@ -19,16 +19,6 @@ def _data(n, p, t, seed=0):
     noise = rng.uniform(0.3, 3.0, t).astype(np.float32)
     Y = X @ W + noise * rng.standard_normal((n + 200, t)).astype(np.float32)
     return X[:n], Y[:n], X[n:], Y[n:]
-
-
-def _timed(fn):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, dt, peak / 2 ** 20
 
 
 def bench_ridge_encoding(quick=True):
@@ -57,9 +47,9 @@ def bench_ridge_encoding(quick=True):
 
         return RidgeCV(alphas=alphas, alpha_per_target=True).fit(X, Y).predict(Xt)
 
-    pred_o, t_o, m_o = _timed(ours)
-    pred_h, t_h, m_h = _timed(himalaya_fit)
-    pred_s, t_s, m_s = _timed(sklearn_fit)
+    pred_o, t_o, m_o = timed(ours)
+    pred_h, t_h, m_h = timed(himalaya_fit)
+    pred_s, t_s, m_s = timed(sklearn_fit)
     r_o, r_h, r_s = (pearson_columns(np.asarray(pr, dtype=np.float64), Yt.astype(np.float64))
                      for pr in (pred_o, pred_h, pred_s))
     return {"name": f"ridge encoding {n}x{p}x{t}", "ours": t_o, "baseline": t_h, "baseline_name": "himalaya RidgeCV",

@@ -6,21 +6,11 @@ rsatoolbox: calc_rdm(euclidean), geotopological_transform(0.4, 0.6), geodesic_tr
 Floyd–Warshall on the min-max-scaled RDM). The geodesic variants differ (the paper's p-shortest graph vs
 rsatoolbox's near-complete graph); both are each library's way to get an RGDM from data.
 """
-import time
-import tracemalloc
 import warnings
 
 import numpy as np
 
-
-def _timed(fn):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, dt, peak / 2 ** 20
+from _timing import timed
 
 
 def bench_rdm_gt_geodesic(quick=True):
@@ -48,8 +38,8 @@ def bench_rdm_gt_geodesic(quick=True):
             geo = geodesic_transform(rdm)
         return before, rdm, gt, geo
 
-    (o_rdm, o_gt, o_geo), t_ours, m_ours = _timed(ours)
-    (b_rdm, b_rdm_after, b_gt, b_geo), t_base, m_base = _timed(theirs)
+    (o_rdm, o_gt, o_geo), t_ours, m_ours = timed(ours)
+    (b_rdm, b_rdm_after, b_gt, b_geo), t_base, m_base = timed(theirs)
     iu = np.triu_indices(n_cond, 1)
     # rsatoolbox's "euclidean" is the squared distance per channel; compare on the same scale
     rdm_err = float(np.max(np.abs(o_rdm[iu] ** 2 / n_chan - b_rdm) / b_rdm.max()))

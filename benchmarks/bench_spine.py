@@ -1,9 +1,9 @@
 """Spine: read + bin the real 15-unit recording, ours vs a hand-written pynwb loop (time and peak memory)."""
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+from _timing import timed
 
 FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata" / "nwb" / "spikes_behavior_A2929-200711.nwb"
 BIN = 0.01  # 10 ms bins: 120,000 bins × 15 units
@@ -28,15 +28,9 @@ def _baseline():
 
 
 def _measure(func, repeats):
-    best, peak = np.inf, 0
-    for _ in range(repeats):
-        tracemalloc.start()
-        t0 = time.perf_counter()
-        out = func()
-        best = min(best, time.perf_counter() - t0)
-        peak = max(peak, tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    return best, peak, out
+    """Best time and largest peak memory over ``repeats`` calls."""
+    runs = [timed(func) for _ in range(repeats)]
+    return min(r[1] for r in runs), max(r[2] for r in runs), runs[-1][0]
 
 
 def bench_read_and_bin_15_units(quick=True):
@@ -50,5 +44,5 @@ def bench_read_and_bin_15_units(quick=True):
     n = min(len(ours), len(base))
     moved = int(np.abs(ours[:n] - base[:n]).sum() // 2)
     return {"name": "spine.read_and_bin_15_units", "ours": ours_t, "baseline": base_t,
-            "peak_mem_ours_mb": ours_mem / 2**20, "peak_mem_baseline_mb": base_mem / 2**20,
+            "peak_mem_ours_mb": ours_mem, "peak_mem_baseline_mb": base_mem,
             "spikes_in_other_bin": moved, "total_spikes": int(base.sum()), "shape": list(ours.shape)}

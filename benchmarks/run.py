@@ -34,7 +34,7 @@ def main(argv=None):
     parser.add_argument("-k", dest="pattern", default=None, help="run only benchmarks whose name contains this")
     parser.add_argument("--json", default=None, help="where to write results (default benchmarks/results/…)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(HERE.parent))
+    sys.path[:0] = [str(HERE.parent), str(HERE)]  # the suite (checkout) and shared benchmark helpers
     results, failed = [], 0
     print(f"{'name':58s} {'ours':>10s} {'baseline':>10s} {'ratio':>8s}")
     for qualname, func in discover(args.pattern):

@@ -48,22 +48,10 @@ def configure(subparsers):
     p.set_defaults(func=_batch)
 
 
-def _parse_params(items):
-    from .errors import InvalidInputError
-    from .execution import parse_value
-
-    params = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInputError(f"--param is written 'name=value'; got {item!r}.")
-        params[name.strip()] = parse_value(text)
-    return params
-
-
 def _batch(args):
     from .batch import run_batch
+    from .execution import parse_assignments
 
-    summary = run_batch(args.analysis, args.files, out=args.out, params=_parse_params(args.param), seed=args.seed,
-                        n_jobs=args.workers, scheduler=args.scheduler, verbose=not args.quiet)
+    summary = run_batch(args.analysis, args.files, out=args.out, params=parse_assignments(args.param, "--param"),
+                        seed=args.seed, n_jobs=args.workers, scheduler=args.scheduler, verbose=not args.quiet)
     return report(summary, "files", args.quiet, name_column="source")

@@ -93,6 +93,30 @@ def parse_value(text):
     return text
 
 
+def parse_assignments(items, option):
+    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` from repeated ``--option name=value`` arguments."""
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"{option} is written 'name=value'; got {item!r}.")
+        values[name.strip()] = parse_value(text)
+    return values
+
+
+def plain_scalar(value):
+    """A JSON/CSV-friendly scalar, or None for anything else (arrays stay in the NWB file)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    return None
+
+
 # ------------------------------------------------------------------------------------ completion records
 def write_record(path, record):
     """Write a JSON completion record atomically (temp file in the same folder, fsync, rename)."""

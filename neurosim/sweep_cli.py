@@ -26,21 +26,8 @@ def configure(subparsers):
     p.set_defaults(func=_sweep)
 
 
-def parse_assignments(items, what):
-    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values parsed as numbers / booleans where they are)."""
-    from neurodata.errors import InvalidInputError
-    from neurosim.sweep import parse_value
-
-    values = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInputError(f"{what} is written 'param=value'; got {item!r}.")
-        values[name.strip()] = parse_value(value)
-    return values
-
-
 def _sweep(args):
+    from neurodata.execution import parse_assignments
     from neurosim.sweep import parse_grid, run_sweep
 
     summary = run_sweep(args.card, parse_grid(args.grid), fixed=parse_assignments(args.fixed, "--set"), out=args.out,

@@ -4,10 +4,9 @@ import numbers
 import os
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import DataFileError, InvalidInputError
-from ..execution import (derive_seed, is_complete, remove_stale_temporaries, resolve, run_tasks, task_key,
+from ..execution import (derive_seed, is_complete, plain_scalar, remove_stale_temporaries, resolve, run_tasks, task_key,
                          write_record, write_summary)
 from ..utils import check_option, check_scalar, logger
 
@@ -39,18 +38,6 @@ def analysis(name):
     return resolve(ANALYSES[name])
 
 
-def _plain(value):
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, str):
-        return value
-    return None
-
-
 def run_file(target, nwb_path, out_path, record_path, params, expect):
     """Analyse one file on whichever worker holds it: results NWB, then its completion record; returns metrics."""
     nwb_path, out_path = Path(nwb_path), Path(out_path)
@@ -65,7 +52,7 @@ def run_file(target, nwb_path, out_path, record_path, params, expect):
     except BaseException:
         out_path.unlink(missing_ok=True)  # never leave a results file without its record
         raise
-    metrics = {str(k): v for k, v in ((k, _plain(v)) for k, v in metrics.items()) if v is not None}
+    metrics = {str(k): v for k, v in ((k, plain_scalar(v)) for k, v in metrics.items()) if v is not None}
     write_record(record_path, {"status": "ok", **expect, "file": out_path.name, "metrics": metrics})
     return metrics
 

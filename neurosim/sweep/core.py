@@ -5,10 +5,9 @@ import itertools
 import numbers
 from pathlib import Path
 
-import numpy as np
 
 from neurodata.errors import DataFileError, InvalidInputError
-from neurodata.execution import (derive_seed, is_complete, parse_value, remove_stale_temporaries, resolve, run_tasks,
+from neurodata.execution import (derive_seed, is_complete, plain_scalar, parse_value, remove_stale_temporaries, resolve, run_tasks,
                                  task_key, write_record, write_summary)
 from neurodata.utils import check_scalar, logger
 
@@ -69,19 +68,6 @@ def expand_grid(grid):
     return [dict(zip(names, combo)) for combo in itertools.product(*(list(grid[n]) for n in names))]
 
 
-def _plain(value):
-    """A JSON/CSV-friendly scalar, or None for anything else (arrays stay in the NWB file)."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, str):
-        return value
-    return None
-
-
 def run_point(target, params, seed, out_path, record_path, expect):
     """Run one point on whichever worker holds it: simulate → NWB → completion record. Returns the metrics.
 
@@ -98,7 +84,7 @@ def run_point(target, params, seed, out_path, record_path, expect):
     except BaseException:
         out_path.unlink(missing_ok=True)  # never leave an output without its record
         raise
-    metrics = {str(k): v for k, v in ((k, _plain(v)) for k, v in metrics.items()) if v is not None}
+    metrics = {str(k): v for k, v in ((k, plain_scalar(v)) for k, v in metrics.items()) if v is not None}
     write_record(record_path, {"status": "ok", **expect, "file": out_path.name, "metrics": metrics})
     return metrics
 
