@@ -96,7 +96,7 @@ def main(argv=None):
     t0 = time.time()
     spikes, calcium, sources = load_recordings(testdata, out_dir)
     path = summarise(spikes, calcium, sources, out_dir)
-    report["spine"] = {"seconds": round(time.time() - t0, 1), "files": [str(path), str(out_dir / "summary.png")]}
+    report["spine"] = {"seconds": round(time.time() - t0, 1), "written": [str(path), str(out_dir / "summary.png")]}
     logger.info("spine: %s units, %s ROIs → %s", spikes.n_units, calcium.n_channels, path)
     for title, target in COMPONENT_STEPS:
         module, func = target.split(":")
@@ -104,8 +104,12 @@ def main(argv=None):
         logger.info("step: %s", title)
         step_dir = out_dir / title
         step_dir.mkdir(exist_ok=True)
-        files = getattr(importlib.import_module(module), func)(step_dir, testdata=testdata, quick=not args.full)
-        report[title] = {"seconds": round(time.time() - t0, 1), "files": [str(f) for f in (files or [])]}
+        written = getattr(importlib.import_module(module), func)(step_dir, testdata=testdata, quick=not args.full)
+        if isinstance(written, dict):  # steps may name what they wrote (and report numbers) by key
+            written = {key: str(value) for key, value in written.items()}
+        else:
+            written = [str(f) for f in (written or [])]
+        report[title] = {"seconds": round(time.time() - t0, 1), "written": written}
     (out_dir / "demo_report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0

@@ -339,3 +339,12 @@ def test_simulated_calcium_reads_back_as_ophys(tmp_path):
     assert back.rate == 30.0 and back.channels == list(range(7))
     assert back.name == "ophys/Fluorescence/RoiResponseSeries"
     assert _inspect(path) == []
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    exc, *_ = _simulated()
+    path = io.write_simulation(tmp_path / "sim.nwb", spikes={"exc": exc})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
