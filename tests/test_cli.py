@@ -112,3 +112,14 @@ def test_builtin_circuit_to_nwb(tmp_path):
     calcium = calcium_from_spikes(sp, seed=0)
     assert calcium.data.shape[1] == 50 and np.all(np.isfinite(calcium.data))
     shutil.rmtree(tmp_path)
+
+
+def test_lif_card_matches_the_code_defaults():
+    import inspect
+
+    from neurodata.cards import load_card
+    from neurosim.circuits import simulate_lif_network
+    card = load_card("lif_network")
+    signature = inspect.signature(simulate_lif_network).parameters
+    for name, value in card["defaults"].items():
+        assert signature[name].default == value, name
