@@ -172,7 +172,7 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
                                 f"phase); got {t_on}, {t_off}, {T} instead.")
     rng = check_random_state(seed)
     pr = params
-    nt = int(round(T / dt))
+    nt = round(float(T / dt))
     # w_pre[j] is presynaptic neuron j's column of the MATLAB OMEGA (iid entries, so drawing the transpose
     # is the same distribution); rows make the per-spike sum contiguous.
     w_pre = pr.G * rng.standard_normal((N, N)) * (rng.random((N, N)) < pr.p) / (pr.p * np.sqrt(N))
@@ -189,9 +189,9 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
     consts = np.array([dt, pr.C, pr.vr, pr.vt, pr.k, pr.a, pr.b, pr.d, pr.vpeak, pr.vreset, pr.bias,
                        np.exp(-dt / pr.tau_rise_ms), np.exp(-dt / pr.tau_decay_ms),
                        1.0 / (pr.tau_rise_ms * pr.tau_decay_ms)])
-    i_min, i_crit = int(round(t_on / dt)), int(round(t_off / dt))
+    i_min, i_crit = round(float(t_on / dt)), round(float(t_off / dt))
     run_chunk = _kernels()
-    chunk = max(1, int(round(100.0 / dt)))   # 100 ms per kernel call, for the progress bar
+    chunk = max(1, round(float(100.0 / dt)))   # 100 ms per kernel call, for the progress bar
     starts = range(0, nt, chunk)
     for i0 in progress(starts, total=len(starts), desc="Nicola-Clopath FORCE", verbose=verbose):
         run_chunk(i0, min(i0 + chunk, nt), state, v, u, ipsc, h, r, hr, jd, w_pre, enc, phi, P, c_pend,
@@ -199,7 +199,7 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
     test = slice(i_crit, nt)
     test_r = float(np.corrcoef(out[test], target[test])[0, 1]) if nt > i_crit + 1 else float("nan")
     rate = spikes[test].sum() / N / ((nt - i_crit) * dt / 1000.0)
-    parameters = dict(asdict(pr), vt=pr.vt, n_neurons=N, dt_ms=dt, t_total_ms=T, rls_start_ms=t_on,
-                      rls_stop_ms=t_off, freq_hz=float(freq_hz), step=step)
-    return dict(t_s=t_s, target=target, output=out, test_r=test_r, rate_hz=float(rate), spike_counts=spikes,
-                decoder=phi, parameters=parameters)
+    parameters = {**asdict(pr), "vt": pr.vt, "n_neurons": N, "dt_ms": dt, "t_total_ms": T, "rls_start_ms": t_on,
+                  "rls_stop_ms": t_off, "freq_hz": float(freq_hz), "step": step}
+    return {"t_s": t_s, "target": target, "output": out, "test_r": test_r, "rate_hz": float(rate),
+            "spike_counts": spikes, "decoder": phi, "parameters": parameters}
