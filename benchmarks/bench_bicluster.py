@@ -248,8 +248,8 @@ def bench_ess_per_second_vs_pymc(quick=True):
                                  dtype=float)
         ess_ours = ess(eta_ours)
         ess_pymc = ess(idata.posterior["eta"].values)
-    ours = t_ours / np.median(ess_ours)
-    base = t_pymc / np.median(ess_pymc)
+    ours = float(t_ours / np.median(ess_ours))
+    base = float(t_pymc / np.median(ess_pymc))
     return {"name": "bicluster.seconds_per_effective_sample_fixed_label_eta", "ours": ours, "baseline": base,
             "ess_per_second_ours": 1.0 / ours, "ess_per_second_pymc": 1.0 / base,
             "median_ess_ours": float(np.median(ess_ours)), "median_ess_pymc": float(np.median(ess_pymc)),
