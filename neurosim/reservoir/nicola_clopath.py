@@ -178,8 +178,8 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
     Returns
     -------
     dict with ``t_s`` (s), ``target``, ``output`` (decoded z), ``test_r`` (Pearson r of output and target in
-    the test phase), ``rate_hz`` (mean rate in the test phase), ``spike_counts`` (spikes per step),
-    ``decoder`` (phi after training), ``test_fit`` (:func:`fit_sine` of the test-phase output: frequency,
+    the test phase; NaN if the output is constant there), ``rate_hz`` (mean rate in the test phase),
+    ``spike_counts`` (spikes per step), ``decoder`` (phi after training), ``test_fit`` (:func:`fit_sine` of the test-phase output: frequency,
     amplitude and r of the free-running oscillation) and ``parameters``.
     """
     params = NicolaClopathParams() if params is None else params
@@ -226,9 +226,14 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
         run_chunk(i0, min(i0 + chunk, nt), state, v, u, ipsc, h, r, hr, jd, w_pre, enc, phi, P, c_pend,
                   target, out, spikes, consts, i_min, i_crit, step)
     test = slice(i_crit, nt)
-    test_r = float(np.corrcoef(out[test], target[test])[0, 1])
-    thin = slice(i_crit, nt, 10)   # 0.4 ms samples resolve a 5 Hz wave and make the fit 10x cheaper
-    test_fit = fit_sine(t_s[thin], out[thin], freq_hz)
+    if np.ptp(out[test]) > 0:
+        test_r = float(np.corrcoef(out[test], target[test])[0, 1])
+        # 0.4 ms samples resolve a 5 Hz wave and make the fit 10x cheaper
+        thin = slice(i_crit, nt, 10) if nt - i_crit >= 100 else test
+        test_fit = fit_sine(t_s[thin], out[thin], freq_hz)
+    else:                              # a constant output (e.g. a silent network) has no correlation
+        test_r = float("nan")
+        test_fit = {"freq_hz": float("nan"), "amplitude": 0.0, "r": float("nan")}
     rate = spikes[test].sum() / N / ((nt - i_crit) * dt / 1000.0)
     parameters = {**asdict(pr), "vt": pr.vt, "n_neurons": N, "dt_ms": dt, "t_total_ms": T, "rls_start_ms": t_on,
                   "rls_stop_ms": t_off, "freq_hz": float(freq_hz), "step": step}
