@@ -14,33 +14,32 @@ from neurosim.motion.prune import half_accuracy_point, pruning_curve  # noqa: E4
 @pytest.fixture(scope="module")
 def trained():
     config = get_config("reduced")
-    train = make_dataset(config, config.n_train, seed=1)
+    train = make_dataset(config, config.n_train, seed=1)  # saccade-like walks, label switching (block 24 steps)
     test = make_dataset(config, config.n_test, seed=2, block_length=config.test_block_length)
     clf = HeterogeneousDelayClassifier(config, n_threads=2, seed=0).fit(train.events, train.labels)
     return clf, test
 
 
-def test_reduced_configuration_learns_well_above_chance(trained):
-    clf, test = trained
-    accuracy = clf.score(test.events, test.labels)
-    # chance is 1/12 = 0.083; measured 0.56 on this machine (see the model card)
-    assert accuracy >= 4 / 12, accuracy
-
-
-@pytest.mark.xfail(reason="the reduced CPU configuration reaches ~0.56 per-step accuracy, below the issue's 0.8 "
-                          "target; more training movies/epochs are needed", strict=False)
 def test_reduced_configuration_reaches_issue_target(trained):
     clf, test = trained
+    # per-time-step accuracy with the paper's read-out (evidence averaged over space); chance is 1/12 = 0.083.
+    # measured 0.87 on this machine (see the model card)
     assert clf.score(test.events, test.labels) >= 0.8
+
+
+def test_notebook_readout_is_well_above_chance(trained):
+    clf, test = trained
+    # the notebook's top-15 % voxel selection, decided per time step (measured ~0.75-0.87)
+    assert clf.score(test.events, test.labels, readout="top") >= 0.5
 
 
 def test_magnitude_pruning_keeps_peak_at_3_percent(trained):
     clf, test = trained
-    curve = pruning_curve(clf, test.events, test.labels, fractions=[1.0, 0.1, 0.03, 0.01, 0.003, 0.001],
+    curve = pruning_curve(clf, test.events, test.labels, fractions=[1.0, 0.1, 0.03, 0.01, 0.003],
                           methods=("magnitude",))
     peak = curve["accuracy"].max()
     at3 = curve.loc[np.isclose(curve["fraction"], 0.03, rtol=0.05), "accuracy"].item()
     assert at3 >= peak - 0.05, curve
     half = half_accuracy_point(curve, chance=1 / 12)
-    # falls to half of (peak - chance) at a much smaller count (measured ~40 of 7080 weights)
+    # falls to half of (peak - chance) at a much smaller count (measured ~0.5 % of the weights)
     assert np.isfinite(half) and half < 0.03 * curve["n_weights"].max(), (half, curve)

@@ -16,6 +16,7 @@ from neurodata.utils import check_option, check_scalar
 CARD_NAME = "grimaldi_perrinet_2023"
 CONFIG_NAMES = ("paper", "reduced")
 POLARITIES = ("OFF", "ON")  # channel 0 = OFF, channel 1 = ON, as in the authors' notebook
+READOUTS = ("top", "mean", "softmax")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +51,17 @@ class MotionConfig:
     # training
     loss: str = "cross_entropy"
     lr: float = 2e-4
+    l1: float = 0.0  # L1 prior on the kernel: after each step |K| shrinks by l1 * lr (proximal); 0 in the paper
+    lr_schedule: str = "constant"  # "constant" (notebook) or "cosine": anneal to 0 over the epochs
     epochs: int = 200
     n_train: int = 400
     batch_size: int = 1
     voxels_per_movie: object = None  # None: loss on every voxel (dense conv3d); int: an unbiased voxel sample
     n_test: int = 200
     test_block_length: float = math.inf
+    # read-out: how per-voxel evidence is pooled over space at each time step (see model.HeterogeneousDelayClassifier)
+    readout: str = "mean"
+    top_fraction: float = 0.15
 
     def __post_init__(self):
         owner = "MotionConfig"
@@ -69,7 +75,13 @@ class MotionConfig:
                                         f"(0, inf]. Got {value!r} instead.")
         check_scalar(self.noise, "noise", owner, low=0.0)
         check_scalar(self.lr, "lr", owner, low=0.0, low_inclusive=False)
+        check_scalar(self.l1, "l1", owner, low=0.0)
         check_option(self.loss, "loss", ("cross_entropy", "bce"))
+        check_option(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
+        check_option(self.readout, "readout", READOUTS)
+        if not 0 < self.top_fraction <= 1:
+            raise InvalidInputError(f"The 'top_fraction' parameter of {owner} must be a float in the range (0, 1]. "
+                                    f"Got {self.top_fraction!r} instead.")
         if self.voxels_per_movie is not None:
             check_scalar(self.voxels_per_movie, "voxels_per_movie", owner, kind=int, low=1)
         kt, kx, ky = _triple(self.kernel_size, "kernel_size")

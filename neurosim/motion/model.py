@@ -7,8 +7,10 @@ Evidence (Grimaldi & Perrinet 2023, Eq. 2):
 with ``K`` of shape (classes, 2, K_T, K_X, K_Y) indexed by synaptic delay ``d = 0 .. K_T-1`` (time steps) and by
 the spatial offset ``dx = i - K_X // 2``. The convolution is causal: an event at t0 reaches the detectors only at
 t0 + d >= t0. With ``flip`` the evidence is the voxel-wise maximum over the movie and its ON/OFF-swapped copy
-(contrast-polarity symmetry, as for complex cells). Evaluation as in the paper: average the evidence over
-space at each time step, take the argmax over classes, accuracy per time step on held-out movies.
+(contrast-polarity symmetry, as for complex cells); it is what makes the evidence direction-selective after
+pooling. Evaluation: pool the per-voxel evidence over space at each time step (paper: mean over positions;
+notebook: over the most confident voxels), take the argmax over classes, accuracy per time step on held-out
+movies.
 """
 import contextlib
 import copy
@@ -60,21 +62,15 @@ def pad_events(events, kernel_size):
     return F.pad(events, (ky // 2, ky // 2, kx // 2, kx // 2, kt - 1, 0))
 
 
-def gather_patches(padded, movie, t, x, y, kernel_size):
-    """Receptive-field patches (N, 2, K_T, K_X, K_Y) of the output voxels (movie, t, x, y) from padded events.
-
-    ``patch[p, d, i, j] = A(p, t - d, x - (i - K_X // 2), y - (j - K_Y // 2))`` so that ``(patch * K[c]).sum()``
-    equals ``delay_convolution`` at that voxel. One flat ``take`` (base index + tap offsets) keeps it fast.
+def gather_windows(padded, movie, t, x, y, kernel_size):
+    """Receptive-field windows (N, 2, K_T, K_X, K_Y) of the output voxels (movie, t, x, y) from padded events,
+    in window order: ``window[p, a, b, c] = A(p, t - (K_T - 1) + a, x - K_X // 2 + b, y - K_Y // 2 + c)``, i.e.
+    the delay-ordered patch flipped on its three last axes (``(window * K[c].flip(1, 2, 3)).sum()`` equals
+    ``delay_convolution`` at that voxel). The sliding windows are a strided view; only the sampled ones are
+    copied.
     """
     kt, kx, ky = kernel_size
-    n, _, tp, xp, yp = padded.shape
-    strides = torch.tensor([2 * tp * xp * yp, tp * xp * yp, xp * yp, yp, 1], device=padded.device)
-    p, d, i, j = torch.meshgrid(*(torch.arange(k, device=padded.device) for k in (2, kt, kx, ky)), indexing="ij")
-    offsets = p * strides[1] - d * strides[2] - i * strides[3] - j * strides[4]
-    # voxel (t, x, y) with taps d = i = j = 0 sits at padded (t + K_T - 1, x + 2 px, y + 2 py)
-    base = (movie * strides[0] + (t + kt - 1) * strides[2] + (x + 2 * (kx // 2)) * strides[3]
-            + (y + 2 * (ky // 2)) * strides[4])
-    return torch.take(padded, base[:, None] + offsets.reshape(1, -1)).reshape(len(base), 2, kt, kx, ky)
+    return padded.unfold(2, kt, 1).unfold(3, kx, 1).unfold(4, ky, 1)[movie, :, t, x, y]
 
 
 class DelayKernelNet(torch.nn.Module):
@@ -100,6 +96,11 @@ class DelayKernelNet(torch.nn.Module):
             bound = self.filter_mask * self.weight.abs().max()
             self.weight.data = torch.maximum(torch.minimum(self.weight.data, bound), -bound)
 
+    def soft_threshold(self, threshold):
+        """Proximal step of an L1 penalty: shrink every |K| by ``threshold``, zeroing the small ones."""
+        with torch.no_grad():
+            self.weight.copy_(torch.sign(self.weight) * torch.clamp(self.weight.abs() - threshold, min=0.0))
+
     def forward(self, events):
         if self.mask and self.training:
             self.clamp_to_mask()
@@ -108,15 +109,17 @@ class DelayKernelNet(torch.nn.Module):
             logits = torch.maximum(logits, delay_convolution(events.flip(1), self.weight, self.bias))
         return logits
 
-    def forward_patches(self, patches):
-        """Logits (N, C) of sampled voxels from their patches (N, 2, K_T, K_X, K_Y): same numbers as
-        ``forward`` at those voxels, at a fraction of the cost."""
+    def forward_patches(self, windows):
+        """Logits (N, C) of sampled voxels from their windows (N, 2, K_T, K_X, K_Y) (:func:`gather_windows`):
+        same numbers as ``forward`` at those voxels, at a fraction of the cost. The kernel is flipped instead of
+        the (much larger) windows: to window order on the tap axes, and on the polarity axis for the ON/OFF flip."""
         if self.mask and self.training:
             self.clamp_to_mask()
-        flat = self.weight.reshape(self.weight.shape[0], -1)
-        logits = patches.reshape(len(patches), -1) @ flat.T
+        flat = windows.reshape(len(windows), -1)
+        taps = self.weight.flip(2, 3, 4)
+        logits = flat @ taps.reshape(taps.shape[0], -1).T
         if self.flip:
-            logits = torch.maximum(logits, patches.flip(1).reshape(len(patches), -1) @ flat.T)
+            logits = torch.maximum(logits, flat @ taps.flip(1).reshape(taps.shape[0], -1).T)
         return logits if self.bias is None else logits + self.bias
 
 
@@ -211,8 +214,8 @@ class HeterogeneousDelayClassifier:
         movie = np.repeat(np.arange(n), m)
         coords = [torch.from_numpy(a).to(events.device) for a in (
             movie, rng.integers(t_len, size=n * m), rng.integers(x_len, size=n * m), rng.integers(y_len, size=n * m))]
-        patches = gather_patches(pad_events(events, config.kernel_size), *coords, config.kernel_size)
-        return net.forward_patches(patches), labels[coords[0], coords[1]]
+        windows = gather_windows(pad_events(events, config.kernel_size), *coords, config.kernel_size)
+        return net.forward_patches(windows), labels[coords[0], coords[1]]
 
     def fit(self, events, labels):
         """Train on event movies (n, 2, T, X, Y) with per-step labels (n, T); returns self."""
@@ -232,6 +235,10 @@ class HeterogeneousDelayClassifier:
         with torch_threads(self.n_threads):
             net = self._build(config, rng).to(device)
             optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+            n_batches = -(-len(events) // config.batch_size)
+            scheduler = None
+            if config.lr_schedule == "cosine":  # one cosine period over all steps of all epochs
+                scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * n_batches)
             history, start = [], 0
             if self.checkpoint is not None and os.path.exists(self.checkpoint):
                 state = _load_checkpoint(self.checkpoint, device)
@@ -240,6 +247,8 @@ class HeterogeneousDelayClassifier:
                                             f"remove it or pass a different checkpoint path.")
                 net.load_state_dict(state["net"])
                 optimizer.load_state_dict(state["optimizer"])
+                if scheduler is not None:
+                    scheduler.load_state_dict(state["scheduler"])
                 history, start = state["history"], state["epoch"]
                 rng = np.random.default_rng(state["rng_state_seed"])
                 logger.info("Resuming motion training from %s at epoch %d.", self.checkpoint, start)
@@ -260,9 +269,13 @@ class HeterogeneousDelayClassifier:
                     else:
                         logits, target = self._sampled_logits(net, xb, yb, config, rng)
                         loss = self._loss_flat(logits, target, config)
+                    losses.append(loss.item())
                     loss.backward()
                     optimizer.step()
-                    losses.append(loss.item())
+                    if config.l1 > 0:
+                        net.soft_threshold(config.l1 * optimizer.param_groups[0]["lr"])
+                    if scheduler is not None:
+                        scheduler.step()
                 if not np.isfinite(np.mean(losses)):
                     raise InvalidInputError(f"Training diverged at epoch {epoch} (loss {np.mean(losses)}); lower lr.")
                 history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
@@ -272,6 +285,7 @@ class HeterogeneousDelayClassifier:
                 if self.checkpoint is not None:
                     _save_checkpoint(self.checkpoint, {
                         "net": net.state_dict(), "optimizer": optimizer.state_dict(), "history": history,
+                        "scheduler": None if scheduler is None else scheduler.state_dict(),
                         "epoch": epoch + 1, "config": config.to_dict(),
                         "rng_state_seed": int(rng.integers(2 ** 63))})
             if config.mask:
@@ -309,16 +323,29 @@ class HeterogeneousDelayClassifier:
                 out.append(b.cpu().numpy())
         return np.concatenate(out)
 
-    def evidence(self, events, *, top_fraction=None, batch_size=4):
-        """Evidence averaged over space at each time step, (n, C, T) — the paper's read-out.
+    def evidence(self, events, *, readout=None, top_fraction=None, batch_size=4):
+        """Per-voxel evidence pooled over space at each time step, (n, C, T); the argmax is the decision.
 
-        ``top_fraction`` (notebook ``p_B_test``) averages only over the voxels whose best class evidence lies in
-        the top fraction of that movie (a winner-takes-all over positions); None averages over all voxels.
+        readout (default: the configuration's, ``"mean"``):
+
+        - ``"mean"`` (paper text, Sec. 2.4): evidence averaged over all positions. The per-voxel evidence is
+          already nonlinear: with ``flip`` it is ``max(K * A, K * flip(A))``, i.e. ``|K * A|`` for an ON/OFF
+          antisymmetric kernel, a rectified motion-energy-like response. (Without the flip the spatial mean of
+          a linear evidence only depends on the kernel's spatial sums, whatever the direction.)
+        - ``"top"`` (authors' notebook, ``test_model`` with ``p_B_test``): keep the voxels whose best class
+          evidence ``max_c B(c, t, x, y)`` lies in the top ``top_fraction`` of the movie (all positions and the
+          steps from K_T - 1 on, once the delay range is filled), then average their evidence over space at each
+          time step (non-kept voxels count as zero, as in the notebook, which then also averages over time).
+        - ``"softmax"``: per-voxel class probabilities averaged over all positions.
         """
         self._check_fitted()
         events = check_events(events)
-        if top_fraction is not None and not 0 < top_fraction <= 1:
+        readout = self.config_.readout if readout is None else readout
+        check_option(readout, "readout", ("top", "mean", "softmax"))
+        top_fraction = self.config_.top_fraction if top_fraction is None else top_fraction
+        if not 0 < top_fraction <= 1:
             raise InvalidInputError(f"top_fraction must be in (0, 1]; got {top_fraction!r}.")
+        skip = min(self.config_.kernel_size[0] - 1, events.shape[2] - 1)
         device = resolve_device(self.device)
         kernel = torch.from_numpy(self.kernel_).to(device)
         bias = torch.from_numpy(self.bias_).to(device)
@@ -329,27 +356,31 @@ class HeterogeneousDelayClassifier:
                 b = delay_convolution(xb, kernel, bias)
                 if self.config_.flip:
                     b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
-                if top_fraction is None:
-                    out.append(b.mean(dim=(3, 4)).cpu().numpy())
-                    continue
-                best = b.max(dim=1).values  # (n, T, X, Y)
-                cut = torch.quantile(best.reshape(len(best), -1)[:, ::max(1, best[0].numel() // 2 ** 20)],
-                                     1 - top_fraction, dim=1)
-                keep = (best > cut[:, None, None, None]).to(b.dtype)[:, None]
-                out.append(((b * keep).sum(dim=(3, 4)) / keep.sum(dim=(3, 4)).clamp(min=1)).cpu().numpy())
+                if readout == "mean":
+                    pooled = b.mean(dim=(3, 4))
+                elif readout == "softmax":
+                    pooled = torch.softmax(b, dim=1).mean(dim=(3, 4))
+                else:
+                    best = b.max(dim=1).values  # (n, T, X, Y)
+                    ranked = best[:, skip:].reshape(len(best), -1)
+                    k = max(1, int(round((1 - top_fraction) * ranked.shape[1])))
+                    cut = ranked.kthvalue(k, dim=1).values if k < ranked.shape[1] else ranked.max(dim=1).values
+                    keep = (best > cut[:, None, None, None]) if top_fraction < 1 else torch.ones_like(best, dtype=bool)
+                    pooled = (b * keep[:, None].to(b.dtype)).mean(dim=(3, 4))
+                out.append(pooled.cpu().numpy())
         return np.concatenate(out)
 
-    def predict(self, events, *, top_fraction=None):
+    def predict(self, events, *, readout=None, top_fraction=None):
         """Predicted motion class per time step, (n, T)."""
-        return self.evidence(events, top_fraction=top_fraction).argmax(axis=1)
+        return self.evidence(events, readout=readout, top_fraction=top_fraction).argmax(axis=1)
 
-    def score(self, events, labels, *, skip=None, top_fraction=None):
+    def score(self, events, labels, *, skip=None, readout=None, top_fraction=None):
         """Accuracy per time step on held-out movies, ignoring the first ``skip`` steps (default K_T - 1,
         the steps before the kernel's full delay range has seen the movie)."""
         self._check_fitted()
         labels = np.asarray(labels)
         skip = self.config_.kernel_size[0] - 1 if skip is None else int(skip)
-        predicted = self.predict(events, top_fraction=top_fraction)
+        predicted = self.predict(events, readout=readout, top_fraction=top_fraction)
         if labels.shape != predicted.shape:
             raise InvalidInputError(f"labels must be (n_movies, n_steps) = {predicted.shape}; got {labels.shape}.")
         return float(np.mean(predicted[:, skip:] == labels[:, skip:]))
