@@ -69,6 +69,6 @@ def test_amplitude_proportional_to_probability(trained):
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=KNOWN_SHORTFALL)
 def test_what_when_near_orthogonal(trained):
-    from neurosim.reservoir.analysis import cosine
+    from neurosim.reservoir.analysis import what_when_cosine
     for k in range(4):
-        assert abs(cosine(trained.final_w_what[k], trained.final_w_when[k])) < 0.2
+        assert abs(what_when_cosine(trained, k)) < 0.2

@@ -20,8 +20,11 @@ def test_paradigm_switches_and_frozen_trials():
     assert list(tr.learning) == [not 10 <= t < 20 for t in range(40)]
     ctrl = par.control_arrays(10.0)
     assert ctrl["target"].shape == (int(par.duration_ms) + 1, 2)
-    assert ctrl["gate"][int(tr.cue_time[10] * 1e3) + 50] == 0            # frozen: no attention gate
-    assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50] == 1
+    assert not ctrl["gate"][int(tr.cue_time[10] * 1e3) + 50].any()      # frozen: no attention gate
+    k0 = tr.identity[0]                                                  # learning trial, outcome delivered
+    assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, k0] == (1 if tr.occurred[0] else 0)
+    assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, 1 - k0] == 0
+    assert ctrl["early"][int(tr.cue_time[0] * 1e3) + 50] == 1 and ctrl["early"][int(tr.cue_time[0] * 1e3) + 150] == 0
     assert ctrl["consolidate"][int(tr.cue_time[0] * 1e3) + 550] == 1     # ITI after a learning trial
 
 
@@ -84,9 +87,10 @@ def test_short_run_writes_nwb_that_reads_back(tmp_path):
     from neurosim.reservoir.nwb import result_to_nwb
     par = standard_paradigm(n_train=4, n_test=1, n_after=1, seed=0)
     res = simulate(par, seed=0, target="numpy", reservoir=ReservoirParams(n_neurons=100))
-    assert res.w_when.shape == (par.n_trials, 4, 80)
+    assert res.w_when.shape == (par.n_trials, 4, 3, 80)
+    assert res.w_what.shape == (par.n_trials, 4, 80)
     path = result_to_nwb(res, tmp_path / "run.nwb")
     spikes = read_spikes(path)
-    assert len(spikes.times) == 100 + 2 * 4 * 40
+    assert len(spikes.times) == 100 + 4 * 100 + 4 * 40                     # reservoir, cue, stimulus units
     trials = read_intervals(path)["trials"]
     assert len(trials.start) == par.n_trials

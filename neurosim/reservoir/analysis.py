@@ -41,3 +41,14 @@ def cosine(u, v):
     u = np.ravel(u)
     v = np.ravel(v)
     return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+def what_when_cosine(result, k):
+    """cos between readout k's "what" and "when" weight vectors, both over its synapses x trace timescales.
+
+    The when vector is w_when[k] (3 x Ne: fast, mid, slow centred traces); the what vector is w_what[k] placed on
+    the slow-trace synapses it reads (the held cue response m follows the centred slow trace), zero elsewhere.
+    """
+    what = np.zeros_like(result.final_w_when[k])
+    what[2] = result.final_w_what[k]
+    return cosine(what, result.final_w_when[k])

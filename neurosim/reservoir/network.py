@@ -19,8 +19,14 @@ _PROFILE = False
 IZHIKEVICH_EQS = """
 dv/dt = (0.04*v**2 + 5*v + 140 - u + I_noise)/ms : 1
 du/dt = a*(b*v - u)/ms : 1
-dx/dt = -x/tau_x : 1
-dm/dt = window(t)*(x - m)/tau_m : 1
+dx_fast/dt = -x_fast/tau_fast : 1
+dx_mid/dt = -x_mid/tau_mid : 1
+dx_slow/dt = -x_slow/tau_slow : 1
+dr/dt = -r/tau_rate : 1
+c_fast = x_fast - r*tau_fast/tau_rate : 1
+c_mid = x_mid - r*tau_mid/tau_rate : 1
+c_slow = x_slow - r*tau_slow/tau_rate : 1
+dm/dt = early(t)*(c_slow - m)/tau_hold : 1
 I_noise : 1
 a : 1 (constant)
 b : 1 (constant)
@@ -28,28 +34,39 @@ c : 1 (constant)
 d : 1 (constant)
 noise_sd : 1 (constant)
 """
+RESET = "v = c; u += d; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
 
 READOUT_EQS = """
 z : 1
-A : 1
+A_w : 1
+A = A_w + b_what : 1
 y = clip(A, 0, inf)*z : 1
+norm_c : 1
+norm_m : 1
 s = target(t, i) : 1
 o = outcome(t, i) : 1
-G = gate(t) : 1
+G = gate(t, i) : 1
 C = consolidate(t) : 1
+db_what/dt = eta_what*(o - A)*C/(norm_m + 1)/ms : 1
 eta_when : 1 (shared, constant)
 eta_what : 1 (shared, constant)
-a_min : 1 (shared, constant)
 """
 
-# Online "when" rule: dw/dt = eta * M(t) * G(t) * e(t) with M = s - y the signed prediction error, G the attention
-# gate, e = x_pre * [A_post > a_min] (pre trace x post gate).  Offline "what" rule in the ITI: trial-level
-# error (o - A) times the held trial eligibility m_pre.
+# Three-factor rules, normalised (NLMS) so that one learning rate fits every reservoir size and rate:
+#   "when" (online):  dw/dt = eta_when * M(t) * G(t) * e(t) / |e|^2,  M = s - z the signed timing error,
+#                      G the attention gate (learning trial whose outcome k is delivered), e = c_pre the
+#                      centred presynaptic traces (x - running mean: whitening of the common mode).
+#   "what" (offline): in the ITI, dv/dt = eta_what * (o - A) * C(t) * m_pre / (|m|^2 + 1), m_pre the cue
+#                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
 READOUT_SYN_EQS = """
-z_post = w_when*x_pre : 1 (summed)
-A_post = w_what*m_pre : 1 (summed)
-dw_when/dt = eta_when_post*(s_post - y_post)*G_post*int(A_post > a_min_post)*x_pre/ms : 1 (clock-driven)
-dw_what/dt = eta_what_post*(o_post - A_post)*C_post*m_pre/ms : 1 (clock-driven)
+z_post = w_fast*c_fast_pre + w_mid*c_mid_pre + w_slow*c_slow_pre : 1 (summed)
+A_w_post = w_what*m_pre : 1 (summed)
+norm_c_post = c_fast_pre**2 + c_mid_pre**2 + c_slow_pre**2 : 1 (summed)
+norm_m_post = m_pre**2 : 1 (summed)
+dw_fast/dt = eta_when_post*(s_post - z_post)*G_post*c_fast_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+dw_mid/dt = eta_when_post*(s_post - z_post)*G_post*c_mid_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+dw_slow/dt = eta_when_post*(s_post - z_post)*G_post*c_slow_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+dw_what/dt = eta_what_post*(o_post - A_post)*C_post*m_pre/(norm_m_post + 1)/ms : 1 (clock-driven)
 """
 
 
@@ -112,10 +129,11 @@ class SimulationResult:
     readout_A: np.ndarray = None          # (T, K) "what" gain A_k
     readout_s: np.ndarray = None          # (T, K) teacher (outcome events)
     weight_t: np.ndarray = None           # (S,) s
-    w_when: np.ndarray = None             # (S, K, Ne)
-    w_what: np.ndarray = None             # (S, K, Ne)
-    final_w_when: np.ndarray = None       # (K, Ne)
+    w_when: np.ndarray = None             # (S, K, 3, Ne) timing weights on the fast, mid, slow centred traces
+    w_what: np.ndarray = None             # (S, K, Ne) gain weights on the held cue response m
+    final_w_when: np.ndarray = None       # (K, 3, Ne)
     final_w_what: np.ndarray = None       # (K, Ne)
+    final_b_what: np.ndarray = None       # (K,) gain bias
     cue_spikes: tuple = None              # (indices, times s)
     stimulus_spikes: tuple = None
     wall_time_s: float = None
@@ -129,7 +147,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
 
     ``device`` is a :func:`neurosim.backends.use_device` name; ``noise=False`` removes the thalamic noise
     (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` = (w_when, w_what),
-    each (K, Ne), continues from a previous run.
+    shapes (K, 3, Ne) and (K, Ne), continues from a previous run.
     """
     import time
 
@@ -149,16 +167,16 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     stim_idx, stim_tms = paradigm.stimulus_spikes(inputs.n_per_stimulus, inputs.stimulus_jitter_ms, res_rng)
     cue_pre, cue_post = input_connectivity(k_id * inputs.n_per_cue, n, inputs.p_input, res_rng)
     stim_pre, stim_post = input_connectivity(k_id * inputs.n_per_stimulus, n, inputs.p_input, res_rng)
-    ctrl = paradigm.control_arrays(readout.target_width_ms, dt_ms=1.0)
+    ctrl = paradigm.control_arrays(readout.target_width_ms, dt_ms=1.0, early_ms=reservoir.early_ms)
     trial_period_ms = paradigm.trial_ms + paradigm.iti_ms
     noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh) * (1.0 if noise else 0.0)
     if initial_weights is None:
-        w_when0 = np.zeros((k_id, n_exc))
+        w_when0 = np.zeros((k_id, 3, n_exc))
         w_what0 = np.zeros((k_id, n_exc))
     else:
         w_when0, w_what0 = (np.asarray(x, float) for x in initial_weights)
-        if w_when0.shape != (k_id, n_exc) or w_what0.shape != (k_id, n_exc):
-            raise InvalidInputError(f"initial_weights must be two ({k_id}, {n_exc}) arrays; got "
+        if w_when0.shape != (k_id, 3, n_exc) or w_what0.shape != (k_id, n_exc):
+            raise InvalidInputError(f"initial_weights must be ({k_id}, 3, {n_exc}) and ({k_id}, {n_exc}) arrays; got "
                                     f"{w_when0.shape} and {w_what0.shape}.")
 
     with use_device(device, directory=directory, threads=threads, target=target,
@@ -169,15 +187,17 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         b2.defaultclock.dt = reservoir.dt_ms * ms
         b2.seed(net_seed % (2 ** 31 - 1))
         namespace = dict(
-            tau_x=reservoir.tau_trace_ms * ms, tau_m=reservoir.tau_hold_ms * ms,
-            window=b2.TimedArray(ctrl["window"], dt=1 * ms, name="ta_window"),
+            tau_fast=reservoir.tau_traces_ms[0] * ms, tau_mid=reservoir.tau_traces_ms[1] * ms,
+            tau_slow=reservoir.tau_traces_ms[2] * ms, tau_rate=reservoir.tau_rate_ms * ms,
+            tau_hold=reservoir.tau_hold_ms * ms,
+            early=b2.TimedArray(ctrl["early"], dt=1 * ms, name="ta_early"),
             gate=b2.TimedArray(ctrl["gate"] * (1.0 if plasticity else 0.0), dt=1 * ms, name="ta_gate"),
             consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
                                       name="ta_consolidate"),
             target=b2.TimedArray(ctrl["target"], dt=1 * ms, name="ta_target"),
             outcome=b2.TimedArray(ctrl["outcome"], dt=1 * ms, name="ta_outcome"),
         )
-        res = b2.NeuronGroup(n, IZHIKEVICH_EQS, threshold="v >= 30", reset="v = c; u += d; x += 1",
+        res = b2.NeuronGroup(n, IZHIKEVICH_EQS, threshold="v >= 30", reset=RESET,
                              method="euler", namespace=namespace, name="reservoir")
         res.a, res.b, res.c, res.d = a, b, c, d
         res.v = v0
@@ -201,11 +221,11 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout")
         out.eta_when = readout.eta_when
         out.eta_what = readout.eta_what
-        out.a_min = readout.gain_threshold
         ro = b2.Synapses(res[:n_exc], out, READOUT_SYN_EQS, method="euler", namespace=namespace,
                          name="readout_syn")
         ro.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
-        ro.w_when = w_when0.T.ravel()
+        for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
+            setattr(ro, name, w_when0[:, n_tau].T.ravel())
         ro.w_what = w_what0.T.ravel()
         spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
@@ -215,7 +235,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)
         if record_weights:
-            wmon = b2.StateMonitor(ro, ["w_when", "w_what"], record=np.arange(n_exc * k_id), dt=trial_period_ms * ms,
+            wmon = b2.StateMonitor(ro, ["w_fast", "w_mid", "w_slow", "w_what"], record=np.arange(n_exc * k_id), dt=trial_period_ms * ms,
                                    name="weight_monitor")
             objects.append(wmon)
         net = b2.Network(*objects, name="reservoir_network")
@@ -240,9 +260,12 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         if record_weights:
             result.weight_t = np.asarray(wmon.t[:] / b2.second)
             # monitor shape (synapses, samples); synapse index = pre*K + post
-            result.w_when = np.asarray(wmon.w_when[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
+            result.w_when = np.stack([np.asarray(getattr(wmon, name)[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0)
+                                      for name in ("w_fast", "w_mid", "w_slow")], axis=2)
             result.w_what = np.asarray(wmon.w_what[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
-        result.final_w_when = np.asarray(ro.w_when[:]).reshape(n_exc, k_id).T.copy()
+        result.final_w_when = np.stack([np.asarray(getattr(ro, name)[:]).reshape(n_exc, k_id).T
+                                        for name in ("w_fast", "w_mid", "w_slow")], axis=1)
         result.final_w_what = np.asarray(ro.w_what[:]).reshape(n_exc, k_id).T.copy()
+        result.final_b_what = np.asarray(out.b_what[:]).copy()
     logger.info("reservoir: %.1f s simulated in %.1f s wall on %s", paradigm.duration_ms / 1e3, wall, device)
     return result

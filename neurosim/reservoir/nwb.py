@@ -48,7 +48,8 @@ def result_to_nwb(result, path, *, description=None):
                               np.arange(n_exc), indexing="ij")
         tables["readout_weights"] = pd.DataFrame(dict(
             time=result.weight_t[s.ravel()], readout=k.ravel(), presynaptic=j.ravel(),
-            w_when=result.w_when.ravel(), w_what=result.w_what.ravel()))
+            w_when_fast=result.w_when[:, :, 0].ravel(), w_when_mid=result.w_when[:, :, 1].ravel(),
+            w_when_slow=result.w_when[:, :, 2].ravel(), w_what=result.w_what.ravel()))
     trials = par.trials.reset_index()
     table = trials.drop(columns=["start_time", "stop_time"]).copy()
     table["outcome_time"] = table["outcome_time"].fillna(-1.0)   # NWB columns cannot hold NaN-as-missing well

@@ -19,18 +19,20 @@ class ReservoirParams:
     fixed_in_degree: bool = True          # keep 100 inputs per neuron when N grows (spnet), so N=1e5 fits memory
     w_exc: float = 0.5                    # Izhikevich 2003: S_E = 0.5*rand ...
     w_inh: float = 1.0                    # ... S_I = -rand; both scaled by 1000/in_degree (same mean drive)
-    noise_exc: float = 2.0                # thalamic noise sd (E); Izhikevich 2003 uses 5, see card
-    noise_inh: float = 1.0                # (I; 2003: 2), redrawn every ms as in the 2003 code
+    noise_exc: float = 1.0                # thalamic noise sd (E); Izhikevich 2003 uses 5, see card
+    noise_inh: float = 0.5                # (I; 2003: 2), redrawn every ms as in the 2003 code
     dt_ms: float = 0.5
-    tau_trace_ms: float = 20.0            # presynaptic trace x_j read by the readouts
-    tau_hold_ms: float = 50.0             # slow trace m_j: the trial-level eligibility of the "what" rule
+    tau_traces_ms: tuple = (5.0, 20.0, 60.0)  # fast, mid, slow presynaptic traces read by the "when" weights
+    tau_rate_ms: float = 2000.0           # running mean rate; traces are centred by it (whitens the common mode)
+    tau_hold_ms: float = 20.0             # m_j follows the centred slow trace in the first early_ms after the cue
+    early_ms: float = 100.0               # ... and holds it for the rest of the trial and the ITI ("what" input)
 
 
 @dataclass(frozen=True)
 class InputParams:
     """Cue and outcome-stimulus input populations (frozen Poisson patterns, one population per identity)."""
-    n_per_cue: int = 40
-    cue_rate_hz: float = 20.0
+    n_per_cue: int = 100
+    cue_rate_hz: float = 40.0
     n_per_stimulus: int = 40
     p_input: float = 0.1
     w_input: float = 8.0                  # mV jump per input spike (like a strong thalamic volley)
@@ -43,10 +45,9 @@ class InputParams:
 @dataclass(frozen=True)
 class ReadoutParams:
     """Three-factor readout: y_k = A_k * z_k, 'when' z_k learned online, 'what' A_k consolidated offline."""
-    eta_when: float = 2.0e-4              # per ms, online rule  dw/dt = eta * M(t) * G(t) * e(t)
-    eta_what: float = 2.0e-4              # per ms, offline rule during the inter-trial interval
+    eta_when: float = 0.1                 # per ms, online NLMS rule  dw/dt = eta * M(t) * G(t) * e(t) / |e|^2
+    eta_what: float = 1.0e-3              # per ms, offline NLMS rule during the inter-trial interval
     target_width_ms: float = 10.0         # sd of the Gaussian outcome event the readout is taught to predict
-    gain_threshold: float = 0.05          # post-synaptic gate: a readout learns timing only while A_k > this
 
 
 @dataclass(frozen=True)

@@ -133,36 +133,37 @@ class Paradigm:
         keep[1:] = (idx[1:] != idx[:-1]) | (tms[1:] != tms[:-1])
         return idx[keep].astype(np.int64), tms[keep]
 
-    def control_arrays(self, target_width_ms, dt_ms=1.0):
+    def control_arrays(self, target_width_ms, dt_ms=1.0, early_ms=100.0):
         """Time-resolved control signals sampled every ``dt_ms``.
 
         Returns dict with
           target (T x K): Gaussian outcome event centred on each delivered outcome (the "when" teacher),
-          window (T,):    1 inside every trial window (the slow trace m_j integrates only there),
-          gate (T,):      attention gate G(t) = 1 inside learning trials' windows,
+          early (T,):     1 in the first ``early_ms`` of every trial (the held cue response m_j forms there),
+          gate (T x K):   attention gate G_k(t) = 1 inside the window of a learning trial whose outcome k is
+                          delivered (the timing error is defined only when there is an outcome to time),
           consolidate (T,): 1 in the ITI after a learning trial (offline "what" consolidation),
           outcome (T x K): during that ITI, 1 for the identity whose outcome occurred in the trial.
         """
         n_t = int(round(self.duration_ms / dt_ms)) + 1
         t = np.arange(n_t) * dt_ms
         target = np.zeros((n_t, self.n_identities))
-        gate = np.zeros(n_t)
-        window = np.zeros(n_t)
+        gate = np.zeros((n_t, self.n_identities))
+        early = np.zeros(n_t)
         consolidate = np.zeros(n_t)
         outcome = np.zeros((n_t, self.n_identities))
         for _, row in self.trials.iterrows():
             c0 = row.cue_time * 1e3
             win = (t >= c0) & (t < c0 + self.trial_ms)
             iti = (t >= c0 + self.trial_ms) & (t < c0 + self.trial_ms + self.iti_ms)
+            early[(t >= c0) & (t < c0 + early_ms)] = 1.0
             if row.occurred:
                 target[:, row.identity] += np.exp(-0.5 * ((t - row.outcome_time * 1e3) / target_width_ms) ** 2)
-            window[win] = 1.0
             if row.learning:
-                gate[win] = 1.0
                 consolidate[iti] = 1.0
                 if row.occurred:
+                    gate[win, row.identity] = 1.0
                     outcome[iti, row.identity] = 1.0
-        return dict(target=target, gate=gate, window=window, consolidate=consolidate, outcome=outcome)
+        return dict(target=target, early=early, gate=gate, consolidate=consolidate, outcome=outcome)
 
     def expected_response(self, trial, identity, times_ms, width_ms):
         """Ideal readout (probability x Gaussian at latency) of ``identity`` in ``trial`` at times after cue."""
