@@ -3,9 +3,9 @@
 Thresholds (from the issue):
   1. timing: cued readout peak within 10 ms of the latency on >= 90 % of frozen test trials;
   2. probability: mean peak amplitude strictly monotone in p (Spearman rho = 1) and a line with R^2 >= 0.9;
-  3. re-adaptation: after the switches the three-factor error on the switched identity falls below
-     TOLERANCE within N_READAPT trials of that identity, RLS with decayed P stays >= 2x higher over the same
-     trials, RLS with P reset reaches the tolerance;
+  3. re-adaptation (NOT YET TESTED, see the model card's status): after the switches the three-factor error on
+     the switched identity falls below TOLERANCE within N_READAPT trials of that identity, RLS with decayed P
+     stays >= 2x higher over the same trials, RLS with P reset reaches the tolerance;
   4. |cos(what, when)| < 0.2 for every readout (vectors defined in models/yamada_chao_2025_reservoir.json);
   5. Nicola-Clopath 5 Hz sine: Pearson r > 0.95 in the test phase;
   6. runtime and cpp_standalone give identical spikes without noise.
@@ -35,15 +35,16 @@ def test_runtime_and_cpp_standalone_give_identical_spikes(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained():
+    """Standard experiment, 320 trials (200 learning, 40 frozen test, 80 after the switches), seed 0: ~40 s."""
     from neurosim.reservoir.experiment import run_experiment
     return run_experiment(320, device="cpp_standalone", seed=0)
 
 
-KNOWN_SHORTFALL = ("three-factor readout not yet tuned to the issue's thresholds on this reservoir "
-                   "(see the report of issue 9)")
+KNOWN_SHORTFALL = ("timing: 62.5 % of test trials within 10 ms with seed 0 (per identity 0 / 100 / 100 / 50 %): "
+                   "the p=0.25 outcome at 150 ms has ~12 delivered training outcomes and readout 3 peaks on a "
+                   "common ~133 ms transient; see the report of issue 9")
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=KNOWN_SHORTFALL)
 def test_timing_within_one_bin(trained):
     from neurosim.reservoir.analysis import peak_table
@@ -52,8 +53,6 @@ def test_timing_within_one_bin(trained):
     assert np.mean(np.abs(test.peak_ms - test.latency_ms) <= 10.0) >= 0.9
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=KNOWN_SHORTFALL)
 def test_amplitude_proportional_to_probability(trained):
     from neurosim.reservoir.analysis import peak_table
     pt = peak_table(trained)
@@ -66,8 +65,6 @@ def test_amplitude_proportional_to_probability(trained):
     assert 1 - resid.var() / means.values.var() >= 0.9
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=KNOWN_SHORTFALL)
 def test_what_when_near_orthogonal(trained):
     from neurosim.reservoir.analysis import what_when_cosine
     for k in range(4):

@@ -218,11 +218,12 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             stim_syn = b2.Synapses(stim, res, on_pre=f"v_post += {inputs.w_input!r}", name="stimulus_syn")
             stim_syn.connect(i=stim_pre, j=stim_post)
             objects.append(stim_syn)
-        out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout")
+        # readouts and their plasticity on a 1 ms clock (the teacher and gates are 1 ms TimedArrays): half the cost
+        out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout", dt=1 * ms)
         out.eta_when = readout.eta_when
         out.eta_what = readout.eta_what
         ro = b2.Synapses(res[:n_exc], out, READOUT_SYN_EQS, method="euler", namespace=namespace,
-                         name="readout_syn")
+                         name="readout_syn", dt=1 * ms)
         ro.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
         for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
             setattr(ro, name, w_when0[:, n_tau].T.ravel())
