@@ -203,3 +203,28 @@ def test_cli_events_train_evaluate_prune(tmp_path):
                  str(tmp_path / "prune.nwb"), "--figure", str(tmp_path / "p.png"), "--quiet"]) == 0
     assert (tmp_path / "p.png").exists()
     assert main(["motion", "evaluate", str(tmp_path / "missing.pt"), "--out", str(out), "--quiet"]) == 1
+
+
+def test_symmetry_augmentation_relabels_directions_exactly():
+    torch = pytest.importorskip("torch")
+    from neurosim.motion.model import apply_symmetry
+
+    config = get_config("reduced")
+    perms = config.symmetry_permutations()
+    assert sorted(map(tuple, np.sort(perms, axis=1))) == [tuple(range(12))] * 8  # each row is a permutation
+    phi, speed = config.class_motion()
+    grid = np.arange(32.0)
+    for label in range(config.n_classes):
+        # a Gaussian blob moving with the class velocity (x = axis 3, y = axis 4), as a 1-movie, 2-channel batch
+        centres = 16 + np.arange(6)[:, None] * speed[label] * np.array([np.cos(phi[label]), np.sin(phi[label])])
+        frames = np.exp(-((grid[None, :, None] - centres[:, :1, None]) ** 2
+                          + (grid[None, None, :] - centres[:, 1:, None]) ** 2) / 8.0)
+        movie = torch.from_numpy(np.stack([frames, frames])[None])
+        for g in range(8):
+            moved, new = apply_symmetry(movie, torch.tensor([label]), torch.from_numpy(perms), g)
+            f = moved[0, 0].numpy()
+            cx = (f.sum(2) * grid).sum(1) / f.sum((1, 2))
+            cy = (f.sum(1) * grid).sum(1) / f.sum((1, 2))
+            velocity = np.array([np.diff(cx).mean(), np.diff(cy).mean()])
+            p, s = config.class_motion(int(new[0]))
+            np.testing.assert_allclose(velocity, s * np.array([np.cos(p), np.sin(p)]), atol=1e-6)

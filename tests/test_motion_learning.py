@@ -23,13 +23,13 @@ def trained():
 def test_reduced_configuration_reaches_issue_target(trained):
     clf, test = trained
     # per-time-step accuracy with the paper's read-out (evidence averaged over space); chance is 1/12 = 0.083.
-    # measured 0.87 on this machine (see the model card)
+    # measured 0.99 on these 32 movies (0.95 on 96) on this machine (see the model card)
     assert clf.score(test.events, test.labels) >= 0.8
 
 
 def test_notebook_readout_is_well_above_chance(trained):
     clf, test = trained
-    # the notebook's top-15 % voxel selection, decided per time step (measured ~0.75-0.87)
+    # the notebook's top-15 % voxel selection, decided per time step (measured 0.80)
     assert clf.score(test.events, test.labels, readout="top") >= 0.5
 
 
@@ -41,5 +41,5 @@ def test_magnitude_pruning_keeps_peak_at_3_percent(trained):
     at3 = curve.loc[np.isclose(curve["fraction"], 0.03, rtol=0.05), "accuracy"].item()
     assert at3 >= peak - 0.05, curve
     half = half_accuracy_point(curve, chance=1 / 12)
-    # falls to half of (peak - chance) at a much smaller count (measured ~0.5 % of the weights)
+    # falls to half of (peak - chance) at a much smaller count (measured ~50 of 9953 non-zero weights)
     assert np.isfinite(half) and half < 0.03 * curve["n_weights"].max(), (half, curve)

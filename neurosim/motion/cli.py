@@ -31,6 +31,9 @@ def configure(subparsers):
 
     p = sub.add_parser("evaluate", help="held-out accuracy per time step; writes a results NWB file")
     _eval_options(p)
+    p.add_argument("--readout", choices=("mean", "top", "softmax"), default=None,
+                   help="pooling over space: mean evidence (paper), top 15%% voxels (notebook), mean probability "
+                        "(default: the model's configuration)")
     add_common_options(p, out_help="results NWB file to write")
     p.set_defaults(func=_evaluate)
 
@@ -112,12 +115,13 @@ def _evaluate(args):
 
     clf = HeterogeneousDelayClassifier.load(args.model, n_threads=args.threads)
     events, labels = _held_out(args, clf.config_)
-    evidence = clf.evidence(events)
+    evidence = clf.evidence(events, readout=args.readout)
     skip = clf.config_.kernel_size[0] - 1
     predicted = evidence.argmax(axis=1)
     accuracy = float((predicted[:, skip:] == labels[:, skip:]).mean())
     write_results(args.out, analysis="motion_evaluation", sources=[args.model] + ([args.events] if args.events else []),
-                  parameters={"config": clf.config_.to_dict(), "skip_steps": skip, "accuracy": accuracy},
+                  parameters={"config": clf.config_.to_dict(), "skip_steps": skip, "accuracy": accuracy,
+                              "readout": args.readout or clf.config_.readout},
                   arrays={"evidence": evidence, "predicted": predicted, "labels": labels})
     print(f"accuracy per time step {accuracy:.4f} (chance {1 / clf.config_.n_classes:.4f}) -> {args.out}")
     return 0

@@ -56,6 +56,7 @@ class MotionConfig:
     epochs: int = 200
     n_train: int = 400
     batch_size: int = 1
+    augment: bool = False  # random mirrors/transposes of the pixel grid with relabelled directions (see model)
     voxels_per_movie: object = None  # None: loss on every voxel (dense conv3d); int: an unbiased voxel sample
     n_test: int = 200
     test_block_length: float = math.inf
@@ -82,6 +83,9 @@ class MotionConfig:
         if not 0 < self.top_fraction <= 1:
             raise InvalidInputError(f"The 'top_fraction' parameter of {owner} must be a float in the range (0, 1]. "
                                     f"Got {self.top_fraction!r} instead.")
+        if self.augment and self.n_directions % 4:
+            raise InvalidInputError(f"augment=True maps directions by 90-degree symmetries, so n_directions must be a "
+                                    f"multiple of 4; got {self.n_directions}.")
         if self.voxels_per_movie is not None:
             check_scalar(self.voxels_per_movie, "voxels_per_movie", owner, kind=int, low=1)
         kt, kx, ky = _triple(self.kernel_size, "kernel_size")
@@ -114,6 +118,28 @@ class MotionConfig:
         phi = 2 * np.pi * (i_dir + 0.5 * (i_speed % 2)) / self.n_directions
         speed = self.speed_median * self.speed_base ** (2 * i_speed / self.n_speeds - 1)
         return phi, speed
+
+    def symmetry_permutations(self):
+        """Class relabelling under the 8 symmetries of the square pixel grid, shape (8, n_classes).
+
+        Symmetry g = 4 * transpose + 2 * mirror_y + mirror_x maps a movie moving with class c to one moving with
+        class ``perm[g, c]`` (a mirror of x negates the x velocity, a transpose swaps x and y; speeds are kept).
+        """
+        phi, speed = self.class_motion()
+        vx, vy = np.cos(phi), np.sin(phi)
+        perms = np.empty((8, self.n_classes), dtype=np.int64)
+        for g in range(8):
+            ux, uy = (-vx if g & 1 else vx), (-vy if g & 2 else vy)
+            if g & 4:
+                ux, uy = uy, ux
+            for c in range(self.n_classes):
+                match = np.nonzero(np.isclose(np.cos(phi), ux[c], atol=1e-9) & np.isclose(np.sin(phi), uy[c], atol=1e-9)
+                                   & np.isclose(speed, speed[c]))[0]
+                if len(match) != 1:
+                    raise InvalidInputError("The motion classes are not closed under the square's symmetries; "
+                                            "use augment=False.")
+                perms[g, c] = match[0]
+        return perms
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -123,6 +123,18 @@ class DelayKernelNet(torch.nn.Module):
         return logits if self.bias is None else logits + self.bias
 
 
+def apply_symmetry(events, labels, perms, g):
+    """Movies (n, 2, T, X, Y) under symmetry g of the square grid (bit 0: mirror x, bit 1: mirror y, bit 2:
+    transpose), with their labels relabelled by ``perms[g]`` (:meth:`MotionConfig.symmetry_permutations`)."""
+    if g & 1:
+        events = events.flip(3)
+    if g & 2:
+        events = events.flip(4)
+    if g & 4:
+        events = events.transpose(3, 4)
+    return events, perms[g][labels]
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads):
     """Set torch's intra-op threads inside the block and restore the previous count afterwards."""
@@ -252,6 +264,10 @@ class HeterogeneousDelayClassifier:
                 history, start = state["history"], state["epoch"]
                 rng = np.random.default_rng(state["rng_state_seed"])
                 logger.info("Resuming motion training from %s at epoch %d.", self.checkpoint, start)
+            if config.augment and events.shape[3] != events.shape[4]:
+                raise InvalidInputError(f"augment=True transposes the pixel grid, so movies must be square; got "
+                                        f"{events.shape[3:]}.")
+            perms = torch.from_numpy(config.symmetry_permutations()) if config.augment else None
             x_all = torch.from_numpy(events.astype(np.float32))
             y_all = torch.from_numpy(labels.astype(np.int64))
             bar = progress(range(start, epochs), total=epochs - start, desc="motion training", verbose=self.verbose)
@@ -262,7 +278,10 @@ class HeterogeneousDelayClassifier:
                 losses = []
                 for first in range(0, len(order), config.batch_size):
                     idx = torch.from_numpy(order[first:first + config.batch_size])
-                    xb, yb = x_all[idx].to(device), y_all[idx].to(device)
+                    xb, yb = x_all[idx], y_all[idx]
+                    if perms is not None:  # one random symmetry of the square per batch, labels follow
+                        xb, yb = apply_symmetry(xb, yb, perms, int(rng.integers(8)))
+                    xb, yb = xb.to(device), yb.to(device)
                     optimizer.zero_grad()
                     if config.voxels_per_movie is None:
                         loss = self._loss(net(xb), yb, config)
