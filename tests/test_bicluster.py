@@ -127,6 +127,26 @@ def test_dispersion_posterior_mean_near_truth():
     assert abs(np.mean(draws) - 10.0) / 10.0 < 0.2
 
 
+def test_split_merge_partition_prior_ratio_is_mfm():
+    """With equal latents on both sides the split–merge target ratio is the MFM partition-prior ratio
+    V_n(t+1) γ^(a) γ^(b) / (V_n(t) γ^(a+b)) (rising factorials), computed here from its definition."""
+    from math import lgamma
+    from neurodata.bicluster.mfm import mfm_log_v
+    from neurodata.bicluster.sampler import Sampler, Settings
+    rng = np.random.default_rng(0)
+    y = rng.poisson(2.0, (12, 40)).astype(float)
+    cfg = Settings(p=2, n_states=2, alpha=5., gamma=5., kappa=10., mfm_gamma=1.5, mfm_rho=.2, likelihood="negbin",
+                   dynamics_prior_scale=1e-2, r_prior_shape=1., r_prior_rate=1., new_cluster_q=1e-2, burn_reference=1)
+    s = Sampler(y, cfg, rng)
+    S = rng.normal(size=(40, 3))
+    a, b = np.arange(5), np.arange(5, 12)
+    log_v = mfm_log_v(12, 1.5, 0.2)
+    rf = lambda n: lgamma(1.5 + n) - lgamma(1.5)  # log γ^(n)
+    for t in (1, 2, 4):
+        expect = log_v[t] - log_v[t - 1] + rf(5) + rf(7) - rf(12)
+        assert abs(s._split_log_target(a, b, S, S, S, t) - expect) < 1e-9
+
+
 def test_maxpear_and_accuracy():
     draws = np.array([[0, 0, 1, 1, 2], [0, 0, 1, 1, 1], [0, 0, 1, 1, 2]])
     best, score = maxpear(coclustering(draws), draws)

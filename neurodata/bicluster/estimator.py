@@ -90,6 +90,10 @@ class BiclusterMCMC:
     boundary_moves : Metropolis moves of the state path's change points per sweep with the latents integrated
         out (Kalman filter on the PG pseudo-observations); 0 gives the reference's sampler.
     hold_states : sweeps that keep the initial state path (init='kmeans').
+    split_merge : split–merge proposals of the neuron clusters per sweep (reversible-jump Metropolis–Hastings,
+        c_i collapsed). Experimental, off by default: on the paper's simulation its proposals are almost never
+        accepted (the reverse-proposal density of the chain's own latents is far below that of fresh
+        Laplace-proposal draws), so it does not yet split clusters the k-means start merges.
     checkpoint : path of a pickle written every ``checkpoint_every`` sweeps; with ``resume=True`` a fit on
         the same counts continues from it.
     seed : int or numpy Generator.  verbose : progress bars.
@@ -98,7 +102,7 @@ class BiclusterMCMC:
     def __init__(self, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,
                  hmm_alpha=5.0, hmm_gamma=5.0, hmm_kappa=10.0, cluster_prior="mfm", mfm_gamma=1.0, mfm_rho=0.2,
                  dp_alpha=1.0, likelihood="negbin", dynamics_prior_scale=1e-2, r_prior_shape=1.0,
-                 r_prior_rate=1.0, init="kmeans", boundary_moves=20, hold_states=20, store_log_rate=True, checkpoint=None,
+                 r_prior_rate=1.0, init="kmeans", boundary_moves=20, hold_states=20, split_merge=0, store_log_rate=True, checkpoint=None,
                  checkpoint_every=500, resume=False, seed=None, verbose=True):
         self.n_iter = n_iter
         self.burn_in = burn_in
@@ -120,6 +124,7 @@ class BiclusterMCMC:
         self.init = init
         self.boundary_moves = boundary_moves
         self.hold_states = hold_states
+        self.split_merge = split_merge
         self.store_log_rate = store_log_rate
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
@@ -146,6 +151,7 @@ class BiclusterMCMC:
         check_scalar(self.checkpoint_every, "checkpoint_every", name, kind=numbers.Integral, low=1)
         check_scalar(self.boundary_moves, "boundary_moves", name, kind=numbers.Integral, low=0)
         check_scalar(self.hold_states, "hold_states", name, kind=numbers.Integral, low=0)
+        check_scalar(self.split_merge, "split_merge", name, kind=numbers.Integral, low=0)
         check_option(self.cluster_prior, "cluster_prior", ("mfm", "dp"))
         check_option(self.likelihood, "likelihood", ("negbin", "poisson"))
         check_option(self.init, "init", ("kmeans", "single"))
@@ -175,7 +181,7 @@ class BiclusterMCMC:
                         r_prior_shape=self.r_prior_shape, r_prior_rate=self.r_prior_rate,
                         new_cluster_q=self.dynamics_prior_scale,
                         burn_reference=max(1, int(0.01 * self.n_iter)), cluster_model=self.cluster_prior,
-                        dp_alpha=self.dp_alpha, boundary_moves=self.boundary_moves,
+                        dp_alpha=self.dp_alpha, boundary_moves=self.boundary_moves, split_merge=self.split_merge,
                         hold_states=self.hold_states if self.init == "kmeans" else 0,
                         restart_states=self.init == "single")
 

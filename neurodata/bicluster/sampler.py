@@ -6,6 +6,7 @@ from scipy.optimize import linear_sum_assignment
 
 from . import updates as U
 from .mfm import mfm_log_v
+from scipy.special import gammaln, logsumexp
 
 POISSON_PROPOSAL_R = 100.0  # NB dispersion of the PG proposal under the Poisson likelihood (reference code)
 
@@ -31,6 +32,7 @@ class Settings:
     boundary_moves: int = 0      # collapsed change-point moves per sweep (0: off)
     hold_states: int = 0         # first sweeps that keep the initial state path (dynamics learn it)
     restart_states: bool = True  # the reference's restarts of the state path from the prior
+    split_merge: int = 0         # split–merge proposals of the neuron clusters per sweep (0: off)
 
 
 @dataclass
@@ -116,6 +118,8 @@ class Sampler:
         if cfg.cluster_model == "mfm":
             self.log_v = mfm_log_v(N, cfg.mfm_gamma, cfg.mfm_rho, t_max=N + 1)
         self.poisson = cfg.likelihood == "poisson"
+        self.split_merge_tried = np.zeros(2, dtype=np.int64)     # splits, merges proposed
+        self.split_merge_accepted = np.zeros(2, dtype=np.int64)
 
     # ------------------------------------------------------------ helpers
     def _r_pg(self):
@@ -304,6 +308,177 @@ class Sampler:
             counts[labels[i]] += 1
         self._rebuild(labels, lat, born)
 
+    # ------------------------------------------------------------ split–merge of neuron clusters
+    def step_split_merge(self):
+        """One Metropolis–Hastings split or merge of neuron clusters (reversible jump, c_i collapsed by Laplace as
+        in ``step_labels``; d_i, r_i and the other clusters untouched).
+
+        Split: pick a cluster of size ≥ 2 uniformly and cut it in two by ``split_partition`` (deterministic given
+        its members); both halves get fresh latents S_a ~ q(· | a), S_b ~ q(· | b) (``split_proposal``). Merge:
+        pick a pair of clusters uniformly; it is the reverse of a split only if cutting their union reproduces
+        the pair (else rejected); the union gets S_m ~ q(· | a ∪ b). The latents of the clusters a move creates
+        or removes are scored under the random-walk birth prior p0 that a new cluster's dynamics block starts
+        with (A = I, b = 0, Q = q I, S_0 ~ N(0, I)); the acceptance ratio holds the neurons' Laplace marginals,
+        the MFM (or DP) partition prior, p0 and q of both sides, and the move-choice probabilities. Involved
+        neurons' (d, c) are then redrawn from their conditional (c was collapsed in the move).
+        """
+        st, p = self.state, self.cfg.p
+        labels = st.labels
+        K = len(st.ids)
+        sizes = np.bincount(labels, minlength=K)
+        n_splittable = int(np.sum(sizes >= 2))
+        if K == 1 and n_splittable == 0:
+            return
+        if self.rng.random() < self._p_split(K, n_splittable):
+            self.split_merge_tried[0] += 1
+            k = int(self.rng.choice(np.flatnonzero(sizes >= 2)))
+            union = np.flatnonzero(labels == k)
+            side = split_partition(self.y, union)
+            if side is None:
+                return
+            a, b = union[~side], union[side]
+            S_a, q_a, p0_a = self.split_proposal(a, draw=True)
+            S_b, q_b, p0_b = self.split_proposal(b, draw=True)
+            S_m = st.S[:, block(k, p)].copy()
+            _, q_m, p0_m = self.split_proposal(union, S=S_m)
+            n_after = n_splittable - 1 + int(a.size >= 2) + int(b.size >= 2)
+            log_acc = (self._split_log_target(a, b, S_a, S_b, S_m, K) + p0_a + p0_b - p0_m - q_a - q_b + q_m
+                       + np.log(1.0 - self._p_split(K + 1, n_after)) - np.log(K * (K + 1) / 2.0)
+                       - np.log(self._p_split(K, n_splittable)) + np.log(n_splittable))
+            if np.log(self.rng.random()) < log_acc:
+                new_labels = labels.copy()
+                new_labels[a], new_labels[b] = K, K + 1
+                lat = [st.S[:, block(j, p)].T.copy() for j in range(K)] + [S_a.T.copy(), S_b.T.copy()]
+                self._rebuild(new_labels, lat, [], refresh=False)
+                self.step_loadings(union)
+                self.split_merge_accepted[0] += 1
+        else:
+            self.split_merge_tried[1] += 1
+            ka, kb = self.rng.choice(K, 2, replace=False)
+            union = np.flatnonzero((labels == ka) | (labels == kb))
+            side = split_partition(self.y, union)
+            if side is None:
+                return
+            if labels[union[0]] != ka:
+                ka, kb = kb, ka  # ka holds the union's lowest-index neuron, as the split's first side
+            if not np.array_equal(union[side], np.flatnonzero(labels == kb)):
+                return  # not reachable by a split: the reverse proposal has probability zero
+            a, b = np.flatnonzero(labels == ka), np.flatnonzero(labels == kb)
+            S_a, S_b = st.S[:, block(ka, p)].copy(), st.S[:, block(kb, p)].copy()
+            _, q_a, p0_a = self.split_proposal(a, S=S_a)
+            _, q_b, p0_b = self.split_proposal(b, S=S_b)
+            S_m, q_m, p0_m = self.split_proposal(union, draw=True)
+            n_merged = n_splittable - int(a.size >= 2) - int(b.size >= 2) + 1
+            log_split = (self._split_log_target(a, b, S_a, S_b, S_m, K - 1) + p0_a + p0_b - p0_m - q_a - q_b + q_m
+                         + np.log(1.0 - self._p_split(K, n_splittable)) - np.log(K * (K - 1) / 2.0)
+                         - np.log(self._p_split(K - 1, n_merged)) + np.log(n_merged))
+            if np.log(self.rng.random()) < -log_split:
+                new_labels = labels.copy()
+                new_labels[union] = K
+                lat = [st.S[:, block(j, p)].T.copy() for j in range(K)] + [S_m.T.copy()]
+                self._rebuild(new_labels, lat, [], refresh=False)
+                self.step_loadings(union)
+                self.split_merge_accepted[1] += 1
+
+    @staticmethod
+    def _p_split(K, n_splittable):
+        """Probability of proposing a split (rather than a merge) with K clusters, n_splittable of size ≥ 2."""
+        if n_splittable == 0:
+            return 0.0
+        return 1.0 if K == 1 else 0.5
+
+    def _split_log_target(self, a, b, S_a, S_b, S_m, K_merged):
+        """log π(split) − log π(merged) without the latents' prior: Laplace marginals of the neurons of a and b
+        under their own latents against the merged latents, and the partition prior ratio (K_merged →
+        K_merged + 1 clusters)."""
+        cfg = self.cfg
+        N = self.y.shape[0]
+        r = self._r_pg() if not self.poisson else np.ones(N)
+        ma = self._marginals(a, [S_a.T.copy(), S_m.T.copy()], r)
+        mb = self._marginals(b, [S_b.T.copy(), S_m.T.copy()], r)
+        na, nb = a.size, b.size
+        if cfg.cluster_model == "mfm":
+            g = cfg.mfm_gamma
+            log_prior = (self.log_v[K_merged] - self.log_v[K_merged - 1] + gammaln(g + na) + gammaln(g + nb)
+                         - gammaln(g + na + nb) - gammaln(g))
+        else:
+            log_prior = np.log(cfg.dp_alpha) + gammaln(na) + gammaln(nb) - gammaln(na + nb)
+        return float((ma[:, 0] - ma[:, 1]).sum() + (mb[:, 0] - mb[:, 1]).sum() + log_prior)
+
+    def split_proposal(self, rows, draw=False, S=None, n_newton=8):
+        """Gaussian proposal q(S' | neurons ``rows``) for a split-off cluster's latents and the birth prior.
+
+        A deterministic function of the neurons' counts, d_i and r_i (so that a merge evaluates the same
+        density): start from a rank-(p+1) fit of their smoothed log rates (mean over neurons for μ, top p
+        principal components for x and loadings ĉ_i), then alternate Newton steps for the latent path under the
+        random-walk birth prior (a Kalman smoother of the linearised likelihood) with Newton steps for ĉ_i
+        (prior N(0, I)); q is the Laplace approximation at the end, drawn by FFBS. Returns (S', log q(S'),
+        log p0(S')); S' is drawn if ``draw``, else the given ``S`` is scored.
+        """
+        from scipy.ndimage import gaussian_filter1d
+        from ._kernels import ffbs_information, kalman_log_marginal
+        st, p, y = self.state, self.cfg.p, self.y[rows]
+        P, (n, T) = p + 1, y.shape
+        d = st.d[rows, None]
+        G = np.log(gaussian_filter1d(y, 2.0, axis=1) + 0.1) - d
+        mu = G.mean(0)
+        R = G - mu
+        R -= R.mean(1, keepdims=True)
+        U_, s_, Vh = np.linalg.svd(R, full_matrices=False)
+        k = min(p, s_.size)
+        m_hat = np.zeros((T, P))
+        m_hat[:, 0] = mu - mu.mean()
+        m_hat[:, 1:1 + k] = (s_[:k, None] * Vh[:k]).T / np.sqrt(n)
+        Cl = np.zeros((n, p))
+        Cl[:, :k] = U_[:, :k] * np.sqrt(n)
+        r = None if self.poisson else self._r_pg()[rows][:, None]
+        A, b, Q = np.eye(P)[None], np.zeros((1, P)), self.cfg.new_cluster_q * np.eye(P)[None]
+        states, zeros = np.zeros(T, np.int64), np.zeros((T, P))
+
+        def grad_weight(eta):
+            eta = np.minimum(eta, 30.0)
+            if self.poisson:
+                lam = np.exp(eta)
+                return y - lam, lam
+            q_ = np.exp(eta - np.logaddexp(np.log(r), eta))
+            return y - (y + r) * q_, (y + r) * q_ * (1.0 - q_)
+
+        for it in range(n_newton + 1):
+            Ct = np.column_stack((np.ones(n), Cl))
+            lin = m_hat @ Ct.T  # (T, n)
+            g, w = grad_weight(d + lin.T)
+            J = np.einsum("nt,na,nb->tab", w, Ct, Ct)
+            h = (g + w * lin.T).T @ Ct
+            if it == n_newton:
+                break
+            m_hat, _ = ffbs_information(J, h, states, A, b, Q, np.zeros(P), np.eye(P), zeros)
+            X = m_hat[:, 1:]
+            g, w = grad_weight(d + (m_hat @ Ct.T).T)
+            H = np.einsum("nt,ta,tb->nab", w, X, X) + np.eye(p)
+            Cl = Cl + np.linalg.solve(H, (g @ X - Cl)[:, :, None])[:, :, 0]
+        # the target does not fix the frame of x (c_i ~ N(0, I) is collapsed), and a chain's latents sit in any
+        # frame: q mixes the Laplace approximation uniformly over a grid of rotations/reflections of x
+        frames = x_frames(p)
+        if draw:
+            S, _ = ffbs_information(J, h, states, A, b, Q, np.zeros(P), np.eye(P), self.rng.standard_normal((T, P)))
+            S[:, 1:] = S[:, 1:] @ frames[self.rng.integers(len(frames))].T
+        mf, Pf, lz = np.empty((T, P)), np.empty((T, P, P)), np.empty(T)
+        log_z = kalman_log_marginal(J, h, states, A, b, Q, np.zeros(P), np.eye(P), 0, mf, Pf, lz)
+        qv = self.cfg.new_cluster_q
+        dS = np.diff(S, axis=0)
+        log_p0 = (-0.5 * (S[0] @ S[0]) - 0.5 * (dS * dS).sum() / qv
+                  - 0.5 * P * T * np.log(2.0 * np.pi) - 0.5 * P * (T - 1) * np.log(qv))
+        log_qs = np.empty(len(frames))
+        for i, O in enumerate(frames):
+            S0 = S.copy()
+            S0[:, 1:] = S[:, 1:] @ O  # the path that O maps to S
+            dS0 = np.diff(S0, axis=0)
+            lp0 = -0.5 * (S0[0] @ S0[0]) - 0.5 * (dS0 * dS0).sum() / qv
+            log_qs[i] = lp0 - 0.5 * np.einsum("ta,tab,tb->", S0, J, S0) + (h * S0).sum()
+        const = -0.5 * P * T * np.log(2.0 * np.pi) - 0.5 * P * (T - 1) * np.log(qv) - log_z
+        log_q = float(logsumexp(log_qs) - np.log(len(frames)) + const)
+        return S, log_q, log_p0
+
     def _marginals(self, rows, lat, r):
         """Laplace log marginals of neurons ``rows`` under each latent in ``lat``: (len(rows), len(lat))."""
         K = len(lat)
@@ -315,7 +490,7 @@ class Sampler:
     def _marginals_pairs(self, rows, lat, r):
         return U.laplace_log_marginal_pairs(self.y, self.state.d, r, lat, rows, np.arange(rows.size), self.poisson)
 
-    def _rebuild(self, labels, lat, born):
+    def _rebuild(self, labels, lat, born, refresh=True):
         """Drop empty clusters, append new ones (dynamics blocks A = I, b = 0, Q = q I, no coupling), then
         refresh each new cluster's latents and its neurons' loadings once (the reference's birth step)."""
         st, p, cfg = self.state, self.cfg, None
@@ -348,7 +523,7 @@ class Sampler:
             ids[j] = st.next_id
             st.next_id += 1
         st.labels, st.S, st.A, st.b, st.Q, st.ids = remap[labels], S, A, b, Q, ids
-        for k_new in (remap[k] for k in new):
+        for k_new in (remap[k] for k in new if refresh):
             rows = np.flatnonzero(st.labels == k_new)
             self._refresh_cluster(k_new, rows)
             self.step_loadings(rows)
@@ -412,5 +587,41 @@ class Sampler:
         self.step_dispersion()
         self.identify()
         self.step_labels()
+        for _ in range(self.cfg.split_merge):
+            self.step_split_merge()
         self.relabel()
         self.identify()
+
+
+def split_partition(y, members):
+    """Deterministic two-way cut of a cluster's neurons for the split–merge move: 2-means (fixed seed) on their
+    smoothed, standardised √counts (the features of the k-means start). Returns a boolean mask of the side
+    without the lowest-index member, or None when the cut leaves a side empty."""
+    from scipy.ndimage import gaussian_filter1d
+    from sklearn.cluster import KMeans
+    if members.size < 2:
+        return None
+    f = gaussian_filter1d(np.sqrt(y[members]), 5.0, axis=1)
+    f = (f - f.mean(1, keepdims=True)) / np.maximum(f.std(1, keepdims=True), 1e-12)
+    lab = KMeans(2, n_init=3, random_state=0).fit_predict(f)
+    side = lab != lab[np.argmin(members)]
+    if not side.any():
+        return None
+    return side
+
+
+def x_frames(p, n_angles=72):
+    """Orthogonal p × p frames the split proposal mixes over: for p = 2 rotations by 2πk/n_angles and their
+    reflections; for p = 1 the two signs; otherwise all signed permutations (the split move's default is p = 2)."""
+    import itertools
+    if p == 1:
+        return np.array([[[1.0]], [[-1.0]]])
+    if p == 2:
+        th = 2 * np.pi * np.arange(n_angles) / n_angles
+        rot = np.stack([np.stack([np.cos(th), -np.sin(th)], -1), np.stack([np.sin(th), np.cos(th)], -1)], 1)
+        return np.concatenate((rot, rot * np.array([1.0, -1.0])[None, None, :]))
+    out = []
+    for perm in itertools.permutations(range(p)):
+        for signs in itertools.product((1.0, -1.0), repeat=p):
+            out.append(np.eye(p)[list(perm)] * np.array(signs)[:, None])
+    return np.array(out)
