@@ -3,7 +3,11 @@ import numpy as np
 
 
 def plot_kernels(kernel, config, classes=None, path=None, max_delays=8):
-    """ON-polarity weights of a few classes, one row per class, one column per delay (shortest on the left)."""
+    """ON-polarity weights of a few classes, one row per class, one column per delay (shortest on the left).
+
+    The colour scale of each row ignores the centre tap at delay 0, which the notebook's initialisation makes
+    large and equal for every class (it carries no direction information and would hide the learned motif).
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -13,7 +17,9 @@ def plot_kernels(kernel, config, classes=None, path=None, max_delays=8):
     fig, axs = plt.subplots(len(classes), n_delays, figsize=(1.2 * n_delays, 1.2 * len(classes)), squeeze=False)
     phi, speed = config.class_motion(classes)
     for row, c in enumerate(classes):
-        vmax = np.abs(kernel[c, 1]).max() or 1.0
+        motif = np.abs(kernel[c, 1]).copy()
+        motif[0, kernel.shape[3] // 2, kernel.shape[4] // 2] = 0.0
+        vmax = motif.max() or 1.0
         for d in range(n_delays):
             ax = axs[row, d]
             ax.imshow(kernel[c, 1, d], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
