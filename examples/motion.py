@@ -12,22 +12,23 @@ from neurosim.motion.twin import run_brian2_twin
 
 os.makedirs("out", exist_ok=True)
 config = get_config("reduced")
-train = make_dataset(config, config.n_train, seed=1, verbose=True)
-write_events("out/motion_train.nwb", train.events, train.labels, config=config)
-events, labels, _ = read_events("out/motion_train.nwb")
-
+train = make_dataset(config, config.n_train, seed=1, verbose=True)  # saccade-like walks with label switching
 clf = HeterogeneousDelayClassifier(config, n_threads=2, seed=0, verbose=True,
-                                   checkpoint="out/motion_ckpt.pt").fit(events, labels)
-test = make_dataset(config, config.n_test, seed=2, block_length=config.test_block_length)
-print("held-out accuracy per time step:", clf.score(test.events, test.labels), "chance", 1 / config.n_classes)
+                                   checkpoint="out/motion_ckpt.pt").fit(train.events, train.labels)
 
-curve = pruning_curve(clf, test.events, test.labels, fractions=[1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001])
+# held-out constant-motion movies as a recording: one Units population per movie, labels in a table
+test = make_dataset(config, config.n_test, seed=2, block_length=config.test_block_length)
+write_events("out/motion_test.nwb", test.events, test.labels, config=config)
+events, labels, _ = read_events("out/motion_test.nwb")
+print("held-out accuracy per time step:", clf.score(events, labels), "chance", 1 / config.n_classes)
+
+curve = pruning_curve(clf, events, labels, fractions=[1.0, 0.3, 0.1, 0.03, 0.01, 0.003])
 print(curve, "\nhalf accuracy with", half_accuracy_point(curve, chance=1 / config.n_classes), "weights")
 plot_pruning_curve(curve, chance=1 / config.n_classes, path="out/motion_pruning.png")
-plot_kernels(clf.kernel_, config, path="out/motion_kernels.png")
+plot_kernels(clf.kernel_, config, classes=np.arange(0, 12, 2), path="out/motion_kernels.png")
 
 # the 3 %-pruned kernel as Brian2 synapses with heterogeneous delays (no ON/OFF flip: one pass)
 kernel = prune_kernel(clf.kernel_, int(0.03 * np.count_nonzero(clf.kernel_)))
-twin = run_brian2_twin(test.events[0], kernel, clf.bias_)
+twin = run_brian2_twin(events[0], kernel, clf.bias_)
 print(f"Brian2 twin: {twin.n_synapses} synapses, {twin.wall_seconds:.1f} s, evidence {twin.evidence.shape}")
 np.save("out/motion_twin_evidence.npy", twin.evidence)

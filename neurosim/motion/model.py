@@ -260,7 +260,7 @@ class HeterogeneousDelayClassifier:
                 net.load_state_dict(state["net"])
                 optimizer.load_state_dict(state["optimizer"])
                 if scheduler is not None:
-                    scheduler.load_state_dict(state["scheduler"])
+                    scheduler.load_state_dict(state.get("scheduler") or scheduler.state_dict())
                 history, start = state["history"], state["epoch"]
                 rng = np.random.default_rng(state["rng_state_seed"])
                 logger.info("Resuming motion training from %s at epoch %d.", self.checkpoint, start)
