@@ -147,12 +147,19 @@ def test_written_files_pass_nwbinspector_and_load_in_pynapple(tmp_path, testdata
     for path in (sim, res):
         assert _inspect(path) == [], f"CRITICAL nwbinspector findings in {path.name}"
     data = nap.load_file(str(sim))
-    units = data["units"]
-    assert len(units) == 6 and isinstance(units, nap.TsGroup)
-    np.testing.assert_allclose(units[0].t, exc.times[0])
-    assert isinstance(data["v"], nap.TsdFrame) and data["v"].shape == (2000, 3)
-    assert len(data["trials"]) == 2
-    counts = nap.load_file(str(res))["counts"]
+    try:
+        units = data["units"]
+        assert len(units) == 6 and isinstance(units, nap.TsGroup)
+        np.testing.assert_allclose(units[0].t, exc.times[0])
+        assert isinstance(data["v"], nap.TsdFrame) and data["v"].shape == (2000, 3)
+        assert len(data["trials"]) == 2
+    finally:
+        data.close()  # pynapple keeps the file open for lazy loading
+    results = nap.load_file(str(res))
+    try:
+        counts = results["counts"]
+    finally:
+        results.close()
     assert counts.shape[1] == 3
 
 
