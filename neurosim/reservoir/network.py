@@ -40,12 +40,12 @@ READOUT_EQS = """
 z : 1
 A_w : 1
 A = A_w + b_what : 1
-y = clip(A, 0, inf)*z : 1
+y = clip(A, 0, inf)*z*(1 - early(t)) : 1
 norm_c : 1
 norm_m : 1
 s = target(t, i) : 1
 o = outcome(t, i) : 1
-G = gate(t, i) : 1
+G = gate(t, i)/clip(A, surprise_floor, 1) : 1
 C = consolidate(t) : 1
 db_what/dt = eta_what*(o - A)*C/(norm_m + 1)/ms : 1
 eta_when : 1 (shared, constant)
@@ -53,9 +53,17 @@ eta_what : 1 (shared, constant)
 """
 
 # Three-factor rules, normalised (NLMS) so that one learning rate fits every reservoir size and rate:
-#   "when" (online):  dw/dt = eta_when * M(t) * G(t) * e(t) / |e|^2,  M = s - z the signed timing error,
-#                      G the attention gate (learning trial whose outcome k is delivered), e = c_pre the
-#                      centred presynaptic traces (x - running mean: whitening of the common mode).
+#   "when" (online):  de/dt = eta_when * M(t) * G(t) * c_pre / |c|^2 accumulates during the trial window,
+#                      M = s - z the signed timing error, c_pre the centred presynaptic traces
+#                      (x - running mean: whitening of the common mode); the accumulated change is applied
+#                      to w at the next cue onset (weights are fixed within a trial, so the template cannot
+#                      chase its own error inside the trial: online LMS peaked early on a common transient).
+#                      G = gate / clip(A, surprise_floor, 1): the attention gate (learning trial whose outcome k
+#                      is delivered) scaled by the inverse expected outcome probability A (Pearce-Hall-like
+#                      associability: a rare outcome learns as much per occurrence as a frequent one does per
+#                      cue, so the timing of every outcome converges in the same number of cue presentations).
+#   output:           y = [A]_+ z once the held cue response m has formed (after the early window): before that
+#                      A still reads the previous trial's cue, so latencies must exceed early_ms.
 #   "what" (offline): in the ITI, dv/dt = eta_what * (o - A) * C(t) * m_pre / (|m|^2 + 1), m_pre the cue
 #                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
 READOUT_SYN_EQS = """
@@ -63,9 +71,12 @@ z_post = w_fast*c_fast_pre + w_mid*c_mid_pre + w_slow*c_slow_pre : 1 (summed)
 A_w_post = w_what*m_pre : 1 (summed)
 norm_c_post = c_fast_pre**2 + c_mid_pre**2 + c_slow_pre**2 : 1 (summed)
 norm_m_post = m_pre**2 : 1 (summed)
-dw_fast/dt = eta_when_post*(s_post - z_post)*G_post*c_fast_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
-dw_mid/dt = eta_when_post*(s_post - z_post)*G_post*c_mid_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
-dw_slow/dt = eta_when_post*(s_post - z_post)*G_post*c_slow_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+w_fast : 1
+dacc_fast/dt = eta_when_post*(s_post - z_post)*G_post*c_fast_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+w_mid : 1
+dacc_mid/dt = eta_when_post*(s_post - z_post)*G_post*c_mid_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+w_slow : 1
+dacc_slow/dt = eta_when_post*(s_post - z_post)*G_post*c_slow_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
 dw_what/dt = eta_what_post*(o_post - A_post)*C_post*m_pre/(norm_m_post + 1)/ms : 1 (clock-driven)
 """
 
@@ -189,7 +200,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         namespace = dict(
             tau_fast=reservoir.tau_traces_ms[0] * ms, tau_mid=reservoir.tau_traces_ms[1] * ms,
             tau_slow=reservoir.tau_traces_ms[2] * ms, tau_rate=reservoir.tau_rate_ms * ms,
-            tau_hold=reservoir.tau_hold_ms * ms,
+            tau_hold=reservoir.tau_hold_ms * ms, surprise_floor=readout.surprise_floor,
             early=b2.TimedArray(ctrl["early"], dt=1 * ms, name="ta_early"),
             gate=b2.TimedArray(ctrl["gate"] * (1.0 if plasticity else 0.0), dt=1 * ms, name="ta_gate"),
             consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
@@ -228,10 +239,14 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
             setattr(ro, name, w_when0[:, n_tau].T.ravel())
         ro.w_what = w_what0.T.ravel()
+        # the "when" change accumulated over a trial is applied at the next cue onset (start of each period)
+        apply_when = ro.run_regularly("w_fast += acc_fast; w_mid += acc_mid; w_slow += acc_slow; "
+                                      "acc_fast = 0; acc_mid = 0; acc_slow = 0",
+                                      dt=trial_period_ms * ms, when="start", name="readout_apply_when")
         spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
         stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
-        objects += [rec, cue, cue_syn, stim, out, ro, spk, cue_mon, stim_mon]
+        objects += [rec, cue, cue_syn, stim, out, ro, apply_when, spk, cue_mon, stim_mon]
         if record_readout:
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)
