@@ -171,30 +171,34 @@ def read_traces(path, name=None):
                 raise NWBContentError(f"{path}: {'no' if not matches else 'several'} RoiResponseSeries match "
                                       f"{name!r}. Allowed values are {', '.join(found)}.")
             key = matches[0]
-        series = found[key]
-        what = f"{path}: {key}"
-        data = _as_array(series.data, what)
-        n_rois = len(series.rois.data) if series.rois is not None else None
-        timestamps = None if series.timestamps is None else _as_array(series.timestamps, what + "/timestamps")
-        n_time_expected = timestamps.shape[0] if timestamps is not None else None
-        if data.ndim == 1:
-            data = data[:, None]
-        if data.ndim != 2:
-            raise NWBContentError(f"{what}: expected 2-D data (time × ROIs); got shape {data.shape}.")
-        transposed = (n_rois is not None and data.shape[1] != n_rois and data.shape[0] == n_rois) or \
-            (n_time_expected is not None and data.shape[0] != n_time_expected and data.shape[1] == n_time_expected)
-        if transposed:
-            raise NWBContentError(f"{what}: data of shape {data.shape} looks transposed (ROIs × time) for "
-                                  f"{n_rois} ROIs; NWB stores time first. Rewrite it as data.T.")
-        if not np.all(np.isfinite(data)):
-            n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
-            raise NWBContentError(f"{what}: contains {n_bad} NaN or infinite value(s); the suite does not "
-                                  "impute silently — clean or interpolate the traces first.")
-        roi_ids = list(series.rois.table.id[:][series.rois.data[:]]) if series.rois is not None else None
-        kwargs = dict(channels=roi_ids, unit=series.unit, name=key)
-        if timestamps is not None:
-            return Traces(data, times=timestamps, **kwargs)
-        return Traces(data, rate=series.rate, start=series.starting_time or 0.0, **kwargs)
+        return _roi_series_to_traces(found[key], key, path)
+
+
+def _roi_series_to_traces(series, key, path):
+    """One RoiResponseSeries → Traces, refusing transposed data and NaNs."""
+    what = f"{path}: {key}"
+    data = _as_array(series.data, what)
+    n_rois = len(series.rois.data) if series.rois is not None else None
+    timestamps = None if series.timestamps is None else _as_array(series.timestamps, what + "/timestamps")
+    n_time_expected = timestamps.shape[0] if timestamps is not None else None
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2:
+        raise NWBContentError(f"{what}: expected 2-D data (time × ROIs); got shape {data.shape}.")
+    transposed = (n_rois is not None and data.shape[1] != n_rois and data.shape[0] == n_rois) or \
+        (n_time_expected is not None and data.shape[0] != n_time_expected and data.shape[1] == n_time_expected)
+    if transposed:
+        raise NWBContentError(f"{what}: data of shape {data.shape} looks transposed (ROIs × time) for "
+                              f"{n_rois} ROIs; NWB stores time first. Rewrite it as data.T.")
+    if not np.all(np.isfinite(data)):
+        n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+        raise NWBContentError(f"{what}: contains {n_bad} NaN or infinite value(s); the suite does not "
+                              "impute silently — clean or interpolate the traces first.")
+    roi_ids = list(series.rois.table.id[:][series.rois.data[:]]) if series.rois is not None else None
+    kwargs = dict(channels=roi_ids, unit=series.unit, name=key)
+    if timestamps is not None:
+        return Traces(data, times=timestamps, **kwargs)
+    return Traces(data, rate=series.rate, start=series.starting_time or 0.0, **kwargs)
 
 
 def _timeseries_to_traces(series, key, path):
@@ -215,42 +219,51 @@ def read_behavior(path):
     Looks in ``processing/behavior`` and in ``acquisition`` (many labs keep Position there), taking
     SpatialSeries inside Position/CompassDirection-like containers and bare behavioural TimeSeries.
     """
+    with open_nwb(path) as nwb:
+        out = _behavior_series(nwb, path)
+    if not out:
+        raise NWBContentError(f"{path}: has no behavioural series (looked in processing/behavior and "
+                              "acquisition for Position, CompassDirection, BehavioralTimeSeries, ...).")
+    return out
+
+
+def _behavior_series(nwb, path):
     from pynwb import TimeSeries
 
-    with open_nwb(path) as nwb:
-        places = []
-        if "behavior" in nwb.processing:
-            places.append(nwb.processing["behavior"].data_interfaces)
-        places.append(nwb.acquisition)
-        out = {}
-        for place in places:
-            for cname, obj in place.items():
-                if type(obj).__name__ not in _BEHAVIOR_CONTAINERS:
-                    continue
-                if isinstance(obj, TimeSeries):
-                    out[cname] = _timeseries_to_traces(obj, cname, path)
-                else:
-                    children = getattr(obj, "spatial_series", None) or getattr(obj, "time_series", None) or {}
-                    for sname, series in children.items():
-                        out[f"{cname}/{sname}"] = _timeseries_to_traces(series, f"{cname}/{sname}", path)
-        if not out:
-            raise NWBContentError(f"{path}: has no behavioural series (looked in processing/behavior and "
-                                  "acquisition for Position, CompassDirection, BehavioralTimeSeries, ...).")
-        return out
+    places = []
+    if "behavior" in nwb.processing:
+        places.append(nwb.processing["behavior"].data_interfaces)
+    places.append(nwb.acquisition)
+    out = {}
+    for place in places:
+        for cname, obj in place.items():
+            if type(obj).__name__ not in _BEHAVIOR_CONTAINERS:
+                continue
+            if isinstance(obj, TimeSeries):
+                out[cname] = _timeseries_to_traces(obj, cname, path)
+            else:
+                children = getattr(obj, "spatial_series", None) or getattr(obj, "time_series", None) or {}
+                for sname, series in children.items():
+                    out[f"{cname}/{sname}"] = _timeseries_to_traces(series, f"{cname}/{sname}", path)
+    return out
 
 
 def read_intervals(path):
     """Read every ``TimeIntervals`` table (epochs, trials, invalid_times, custom ones) → {name: Intervals}."""
     with open_nwb(path) as nwb:
-        out = {}
-        for name, table in (nwb.intervals or {}).items():
-            df = table.to_dataframe()
-            if len(df) == 0:
-                continue
-            extra = df.drop(columns=[c for c in ("start_time", "stop_time", "timeseries") if c in df.columns])
-            out[name] = Intervals(df["start_time"].to_numpy(float), df["stop_time"].to_numpy(float),
-                                  extra.reset_index(drop=True), name=name)
-        return out
+        return _interval_tables(nwb)
+
+
+def _interval_tables(nwb):
+    out = {}
+    for name, table in (nwb.intervals or {}).items():
+        df = table.to_dataframe()
+        if len(df) == 0:
+            continue
+        extra = df.drop(columns=[c for c in ("start_time", "stop_time", "timeseries") if c in df.columns])
+        out[name] = Intervals(df["start_time"].to_numpy(float), df["stop_time"].to_numpy(float),
+                              extra.reset_index(drop=True), name=name)
+    return out
 
 
 def read_mne(obj, condition=None):
@@ -315,36 +328,28 @@ def info(path):
                                      "conditions": list(tr.epochs) if tr.epochs is not None else None,
                                      "start_s": tr.start, "duration_s": tr.duration}}}
     out = {"file": str(path), "format": "NWB"}
-    with open_nwb(path) as nwb:
+    with open_nwb(path) as nwb:  # one pass over the pynwb tree; spikes come from the h5py fast path below
         out["identifier"] = nwb.identifier
         out["session_description"] = nwb.session_description
         has_units = nwb.units is not None and len(nwb.units) > 0
-        has_ophys = bool(_roi_series(nwb))
+        traces = {key: _roi_series_to_traces(series, key, path) for key, series in _roi_series(nwb).items()}
+        behavior = _behavior_series(nwb, path)
+        intervals = _interval_tables(nwb)
+        if SUITE_MODULE in nwb.processing:
+            prov = nwb.processing[SUITE_MODULE]["provenance"].to_dataframe().iloc[0]
+            out["neurosuite"] = {"kind": prov["kind"], "analysis": prov["analysis"]}
     if has_units:
         sp = read_spikes(path)
         out["units"] = {"count": sp.n_units, "spikes": sp.n_spikes, "start_s": sp.start, "duration_s": sp.duration,
                         "columns": list(sp.metadata.columns)}
-    if has_ophys:
-        with open_nwb(path) as nwb:
-            names = list(_roi_series(nwb))
-        out["traces"] = {}
-        for name in names:
-            tr = read_traces(path, name)
-            out["traces"][name] = {"samples": tr.n_times, "rois": tr.n_channels, "start_s": tr.start,
-                                   "duration_s": tr.duration, "unit": tr.unit}
-    try:
-        beh = read_behavior(path)
+    if traces:
+        out["traces"] = {name: {"samples": tr.n_times, "rois": tr.n_channels, "start_s": tr.start,
+                                "duration_s": tr.duration, "unit": tr.unit} for name, tr in traces.items()}
+    if behavior:
         out["behavior"] = {k: {"samples": v.n_times, "channels": v.n_channels, "duration_s": v.duration,
-                               "unit": v.unit} for k, v in beh.items()}
-    except NWBContentError:
-        pass
-    ints = read_intervals(path)
-    if ints:
-        out["intervals"] = {k: {"count": len(v), "total_s": v.total_duration} for k, v in ints.items()}
-    with open_nwb(path) as nwb:
-        if SUITE_MODULE in nwb.processing:
-            prov = nwb.processing[SUITE_MODULE]["provenance"].to_dataframe().iloc[0]
-            out["neurosuite"] = {"kind": prov["kind"], "analysis": prov["analysis"]}
+                               "unit": v.unit} for k, v in behavior.items()}
+    if intervals:
+        out["intervals"] = {k: {"count": len(v), "total_s": v.total_duration} for k, v in intervals.items()}
     return out
 
 
@@ -489,7 +494,7 @@ def _add_ophys(nwb, name, traces):
         rate = traces.rate
         if rate is None:
             rate = float(1.0 / np.median(np.diff(traces.times))) if traces.n_times > 1 else 1.0
-        plane = nwb.create_imaging_plane(name="plane", optical_channel=channel, description="simulated plane",
+        nwb.create_imaging_plane(name="plane", optical_channel=channel, description="simulated plane",
                                          device=device, excitation_lambda=488.0, indicator="GCaMP (simulated)",
                                          location="simulated", imaging_rate=float(rate))
         module = nwb.create_processing_module(name="ophys", description="optical physiology (simulated)")
