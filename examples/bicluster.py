@@ -1,9 +1,7 @@
 """Bi-cluster neurons and time bins of the paper's simulation (Wei 2023) and save NWB results + a figure."""
 from pathlib import Path
 
-from neurodata.bicluster import matching_accuracy
 from neurodata.bicluster.demo import demo
-from neurosim.groundtruth.bicluster import simulate_bicluster
 
 if __name__ == "__main__":
     files = demo(Path("out") / "bicluster", quick=True)

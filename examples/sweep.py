@@ -7,7 +7,6 @@ table, and a figure of the firing-rate map (Brunel 2000's phase diagram axes).
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from neurosim.sweep import run_sweep
 

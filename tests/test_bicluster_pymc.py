@@ -8,7 +8,6 @@ model's sign symmetry (c, x) → (−c, −x): the dispersions r_i, the log rate
 import warnings
 
 import numpy as np
-import pytest
 
 N, T, A_COEF, Q_VAR = 5, 40, 0.95, 0.05
 

@@ -1,7 +1,6 @@
 """Sweeps: identical per-point results in-process, with joblib and on a Dask LocalCluster; seeds per run;
 resume; failures per point; compiled cpp_standalone reuse; CLI; the dask-jobqueue example's job script."""
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np

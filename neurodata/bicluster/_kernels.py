@@ -293,7 +293,6 @@ def laplace_pairs(y, d, r, lat, rows, cols, poisson, n_iter):
     T = y.shape[1]
     p = lat.shape[1] - 1
     out = np.empty(M)
-    eta = np.empty(T)
     for m in range(M):
         i = rows[m]
         k = cols[m]

@@ -19,4 +19,4 @@ def demo(out_dir, testdata=None, quick=True):
     model = BiclusterMCMC(n_iter=60 if quick else 2000, thin=2, n_chains=1, seed=0, verbose=False).fit(counts)
     nwb = write_bicluster_results(out / "bicluster_demo.nwb", model, counts)
     png = plot_bicluster(model, out / "bicluster_demo.png", times=np.asarray(counts.times))
-    return {"nwb": str(out / "bicluster_demo.nwb"), "figure": str(png)}
+    return {"nwb": str(nwb), "figure": str(png)}

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..errors import DataFileError, InvalidInputError
-from ..utils import check_option, check_random_state, check_scalar, logger, progress
+from ..utils import check_option, check_random_state, check_scalar, progress
 from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
 

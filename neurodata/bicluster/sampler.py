@@ -493,8 +493,7 @@ class Sampler:
     def _rebuild(self, labels, lat, born, refresh=True):
         """Drop empty clusters, append new ones (dynamics blocks A = I, b = 0, Q = q I, no coupling), then
         refresh each new cluster's latents and its neurons' loadings once (the reference's birth step)."""
-        st, p, cfg = self.state, self.cfg, None
-        p = self.cfg.p
+        st, p = self.state, self.cfg.p
         K_old = len(st.ids)
         used = np.unique(labels)
         keep_old = [k for k in used if k < K_old]

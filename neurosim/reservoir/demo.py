@@ -7,7 +7,6 @@ def plot_run(result, path, around_trial=None, n_trials=6):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     par = result.paradigm
     trials = par.trials

@@ -7,7 +7,7 @@ in-degree, Fremaux & Gerstner (2016) and Hoerzer, Legenstein & Maass (2014) for 
 Every such choice is listed with its reason in ``models/yamada_chao_2025_reservoir.json``.
 """
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
