@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BackendUnavailableError, InvalidInputError, NeurosuiteError
-from .utils import check_scalar, logger, progress
+from .utils import atomic_path, check_scalar, logger, progress
 
 __all__ = ["Summary", "derive_seed", "is_complete", "parse_value", "resolve", "run_tasks", "task_key", "write_record"]
 
@@ -120,21 +120,11 @@ def plain_scalar(value):
 # ------------------------------------------------------------------------------------ completion records
 def write_record(path, record):
     """Write a JSON completion record atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, sort_keys=True, indent=1, default=lambda o: o.item() if isinstance(o, np.generic)
-                      else str(o))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-    return path
+    with atomic_path(path, suffix=".tmp") as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(record, fh, sort_keys=True, indent=1,
+                      default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+    return Path(path)
 
 
 def _nwb_readable(path):

@@ -1,7 +1,11 @@
 """Small shared helpers: logging, progress bars, seeds, and argument checks with house-style messages."""
+import contextlib
 import difflib
 import logging
 import numbers
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -75,3 +79,25 @@ def check_array(x, name, *, ndim=None, min_rows=1, finite=True, dtype=float):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise InvalidInputError(f"{name} contains {n_bad} NaN or infinite value(s); remove or impute them first.")
     return arr
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=".tmp"):
+    """Yield a temporary path beside ``path`` to write to; on success fsync it and rename it over ``path``,
+    on any failure remove it — so a reader never sees a partial file and a failed write leaves nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the final file gets the usual permissions
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise

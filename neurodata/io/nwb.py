@@ -8,7 +8,6 @@ import datetime
 import hashlib
 import json
 import os
-import tempfile
 import uuid
 import warnings
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataFileError, InvalidInputError, NWBContentError
-from ..utils import logger
+from ..utils import atomic_path, logger
 from .objects import Intervals, SpikeTrains, Traces
 
 SUITE_MODULE = "neurosuite"  # processing module holding provenance and sources
@@ -540,23 +539,9 @@ def _add_provenance(nwb, kind, analysis, parameters, sources):
 
 @contextlib.contextmanager
 def _atomic_target(path):
-    """Yield a temporary path beside ``path``; on success fsync and rename it over ``path``, else remove it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a results file gets the usual permissions
-    try:
+    """A temporary ``.nwb`` path beside ``path``, renamed over it only when the write completes."""
+    with atomic_path(path, suffix=".tmp.nwb") as tmp:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
     logger.info("wrote %s", path)
 
 

@@ -325,22 +325,24 @@ class HeterogeneousDelayClassifier:
             raise InvalidInputError("This HeterogeneousDelayClassifier is not fitted yet; call fit() or load().")
 
     # ------------------------------------------------------------------------------------------------------
-    def logits(self, events, *, batch_size=4):
-        """Evidence B (n, C, T, X, Y) for event movies, with bias and the flip maximum (float32 numpy)."""
-        self._check_fitted()
-        events = check_events(events)
+    def _evidence_batches(self, events, batch_size):
+        """Yield the per-voxel evidence B (batch, C, T, X, Y) as torch tensors, with bias and the flip maximum."""
         device = resolve_device(self.device)
         kernel = torch.from_numpy(self.kernel_).to(device)
         bias = torch.from_numpy(self.bias_).to(device)
-        out = []
         with torch_threads(self.n_threads), torch.no_grad():
             for first in range(0, len(events), batch_size):
                 xb = torch.from_numpy(events[first:first + batch_size].astype(np.float32)).to(device)
                 b = delay_convolution(xb, kernel, bias)
                 if self.config_.flip:
                     b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
-                out.append(b.cpu().numpy())
-        return np.concatenate(out)
+                yield b
+
+    def logits(self, events, *, batch_size=4):
+        """Evidence B (n, C, T, X, Y) for event movies, with bias and the flip maximum (float32 numpy)."""
+        self._check_fitted()
+        events = check_events(events)
+        return np.concatenate([b.cpu().numpy() for b in self._evidence_batches(events, batch_size)])
 
     def evidence(self, events, *, readout=None, top_fraction=None, batch_size=4):
         """Per-voxel evidence pooled over space at each time step, (n, C, T); the argmax is the decision.
@@ -365,28 +367,20 @@ class HeterogeneousDelayClassifier:
         if not 0 < top_fraction <= 1:
             raise InvalidInputError(f"top_fraction must be in (0, 1]; got {top_fraction!r}.")
         skip = min(self.config_.kernel_size[0] - 1, events.shape[2] - 1)
-        device = resolve_device(self.device)
-        kernel = torch.from_numpy(self.kernel_).to(device)
-        bias = torch.from_numpy(self.bias_).to(device)
         out = []
-        with torch_threads(self.n_threads), torch.no_grad():
-            for first in range(0, len(events), batch_size):
-                xb = torch.from_numpy(events[first:first + batch_size].astype(np.float32)).to(device)
-                b = delay_convolution(xb, kernel, bias)
-                if self.config_.flip:
-                    b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
-                if readout == "mean":
-                    pooled = b.mean(dim=(3, 4))
-                elif readout == "softmax":
-                    pooled = torch.softmax(b, dim=1).mean(dim=(3, 4))
-                else:
-                    best = b.max(dim=1).values  # (n, T, X, Y)
-                    ranked = best[:, skip:].reshape(len(best), -1)
-                    k = max(1, int(round((1 - top_fraction) * ranked.shape[1])))
-                    cut = ranked.kthvalue(k, dim=1).values if k < ranked.shape[1] else ranked.max(dim=1).values
-                    keep = (best > cut[:, None, None, None]) if top_fraction < 1 else torch.ones_like(best, dtype=bool)
-                    pooled = (b * keep[:, None].to(b.dtype)).mean(dim=(3, 4))
-                out.append(pooled.cpu().numpy())
+        for b in self._evidence_batches(events, batch_size):
+            if readout == "mean":
+                pooled = b.mean(dim=(3, 4))
+            elif readout == "softmax":
+                pooled = torch.softmax(b, dim=1).mean(dim=(3, 4))
+            else:
+                best = b.max(dim=1).values  # (n, T, X, Y)
+                ranked = best[:, skip:].reshape(len(best), -1)
+                k = max(1, int(round((1 - top_fraction) * ranked.shape[1])))
+                cut = ranked.kthvalue(k, dim=1).values if k < ranked.shape[1] else ranked.max(dim=1).values
+                keep = (best > cut[:, None, None, None]) if top_fraction < 1 else torch.ones_like(best, dtype=bool)
+                pooled = (b * keep[:, None].to(b.dtype)).mean(dim=(3, 4))
+            out.append(pooled.cpu().numpy())
         return np.concatenate(out)
 
     def predict(self, events, *, readout=None, top_fraction=None):
