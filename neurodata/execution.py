@@ -22,7 +22,6 @@ import importlib
 import json
 import numbers
 import os
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -367,8 +366,9 @@ class Summary:
                 f"({self.n_skipped} already done), {self.n_failed} failed → {self.csv_path}>")
 
 
-def write_summary(rows, out_dir, *, analysis, parameters, name="summary", description=None):
-    """Write the run table as ``<out_dir>/<name>.csv`` and ``<name>.nwb`` (sources: the files that exist)."""
+def write_summary(rows, out_dir, *, analysis, parameters, name="summary", description=None, what="runs"):
+    """Write the run table as ``<out_dir>/<name>.csv`` and ``<name>.nwb`` (sources: the files that exist);
+    warn, naming the CSV, when some of the ``what`` (runs, files) failed."""
     import pandas as pd
 
     from .io import write_results
@@ -376,15 +376,8 @@ def write_summary(rows, out_dir, *, analysis, parameters, name="summary", descri
     table = pd.DataFrame(rows)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
-    fd, tmp = tempfile.mkstemp(prefix=f".{csv_path.name}.", suffix=".tmp", dir=out_dir)
-    os.close(fd)
-    try:
+    with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-        os.replace(tmp, csv_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
     produced = [f for f, s in zip(table["file"], table["status"]) if s != "failed" and Path(f).is_file()]
     nwb_table = table.copy()
     for col in nwb_table.columns:  # HDF5 columns need one type: numbers stay numbers, the rest becomes text
@@ -393,4 +386,8 @@ def write_summary(rows, out_dir, *, analysis, parameters, name="summary", descri
                                v if isinstance(v, str) else task_key(v)) for v in nwb_table[col]]
     nwb_path = write_results(out_dir / f"{name}.nwb", analysis=analysis, sources=produced, parameters=parameters,
                              tables={"runs": nwb_table}, description=description)
-    return Summary(table, csv_path, nwb_path)
+    summary = Summary(table, csv_path, nwb_path)
+    if summary.n_failed:
+        logger.warning("%d of %d %s failed; see the 'error' column of %s", summary.n_failed, len(table), what,
+                       csv_path)
+    return summary

@@ -161,11 +161,7 @@ def run_batch(analysis_name, files, *, out, params=None, seed=0, n_jobs=1, sched
         for name, value in (outcome.get("value") or {}).items():
             row[f"metric_{name}" if name in row else name] = value
         rows.append(row)
-    summary = write_summary(rows, out, analysis="batch",
-                            parameters={"analysis": analysis_name, "params": params, "seed": seed,
-                                        "inputs": files},
-                            description=f"neurosuite batch {analysis_name}: one row per input file")
-    if summary.n_failed:
-        logger.warning("%d of %d files failed; see the 'error' column of %s", summary.n_failed, len(rows),
-                       summary.csv_path)
-    return summary
+    return write_summary(rows, out, analysis="batch",
+                           parameters={"analysis": analysis_name, "params": params, "seed": seed,
+                                       "inputs": files},
+                           description=f"neurosuite batch {analysis_name}: one row per input file", what="files")

@@ -185,14 +185,10 @@ def run_sweep(simulation_name, grid, *, out, fixed=None, seed=0, repeats=1, n_jo
         for name, value in metrics.items():
             row[f"metric_{name}" if name in row else name] = value
         rows.append(row)
-    summary = write_summary(rows, out, analysis="sweep",
-                            parameters={"simulation": simulation_name, "grid": grid, "fixed": fixed, "seed": seed,
-                                        "repeats": repeats},
-                            description=f"neurosuite sweep of {simulation_name}: one row per run")
-    if summary.n_failed:
-        logger.warning("%d of %d runs failed; see the 'error' column of %s", summary.n_failed, len(rows),
-                       summary.csv_path)
-    return summary
+    return write_summary(rows, out, analysis="sweep",
+                           parameters={"simulation": simulation_name, "grid": grid, "fixed": fixed, "seed": seed,
+                                       "repeats": repeats},
+                           description=f"neurosuite sweep of {simulation_name}: one row per run", what="runs")
 
 
 def _preload():
