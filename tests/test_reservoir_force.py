@@ -2,7 +2,9 @@
 
 * unit (exact): the numba kernel equals a line-by-line NumPy transcription of IZFORCESINE.m (ModelDB 190565);
 * ground truth: the network learns the sine — a faithful shorter protocol by default, the full 15 s
-  ModelDB protocol (RLS 5-10 s, test 10-15 s) as a slow test.
+  ModelDB protocol (RLS 5-10 s, test 10-15 s) as a slow test.  On the full protocol the published network's
+  free-running frequency is 0.3-1.1 % low, so r > 0.95 over the 5 s test is a strict xfail (diagnosis in the
+  model card).
 """
 import numpy as np
 import pytest
@@ -30,6 +32,7 @@ def _matlab_transcription(n, nt, dt, rls_lo, rls_hi, step, seed, freq_hz=5.0):
     z = 0.0
     zx = np.sin(2 * np.pi * freq_hz * np.arange(1, nt + 1) * dt / 1000)
     out = np.empty(nt)
+    rpr = np.nan
     tr, td = pr.tau_rise_ms, pr.tau_decay_ms
     for i in range(1, nt + 1):                      # 1-based like MATLAB
         I = ipsc + E * z + pr.bias
@@ -47,12 +50,13 @@ def _matlab_transcription(n, nt, dt, rls_lo, rls_hi, step, seed, freq_hz=5.0):
         if i % step == 1 and rls_lo < i < rls_hi:
             cd = Pinv @ r
             phi = phi - cd * err
-            Pinv = Pinv - np.outer(cd, cd) / (1 + r @ cd)
+            rpr = r @ cd
+            Pinv = Pinv - np.outer(cd, cd) / (1 + rpr)
         u = u + pr.d * (v >= pr.vpeak)
         v = v + (pr.vreset - v) * (v >= pr.vpeak)
         v_ = v
         out[i - 1] = z
-    return out
+    return out, rpr
 
 
 def test_kernel_matches_matlab_transcription():
@@ -60,10 +64,12 @@ def test_kernel_matches_matlab_transcription():
     n, dt = 200, 0.04
     got = nicola_clopath_sine(n_neurons=n, dt_ms=dt, t_total_ms=100.0, rls_start_ms=20.0, rls_stop_ms=80.0,
                               seed=3)
-    want = _matlab_transcription(n, 2500, dt, 500, 2000, 20, seed=3)
+    want, want_rpr = _matlab_transcription(n, 2500, dt, 500, 2000, 20, seed=3)
     assert got["spike_counts"].sum() > 100          # the network fires, so the spike path is exercised
     assert np.abs(want).max() > 0.01                # and RLS has moved the decoder
     np.testing.assert_allclose(got["output"], want, rtol=1e-7, atol=1e-9)
+    assert want_rpr > 0
+    np.testing.assert_allclose(got["rls_last_rPr"], want_rpr, rtol=1e-9)   # r'P r of the last RLS update
 
 
 def test_rejects_bad_protocol():
@@ -102,8 +108,11 @@ def full_run():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="free-running frequency 0.5-1.1 % below 5 Hz (4.961 Hz for seed 0): the "
-                                       "phase drifts ~1.1 rad over the 5 s test, r = 0.73 (seeds 0-4: 0.59-0.86)")
+@pytest.mark.xfail(strict=True, reason="the published model drifts: after RLS stops the output runs 0.3-1.1 % below "
+                                       "5 Hz on all of seeds 0-19 (seed 0: 4.961 Hz, phase lost ~1.2 rad by 15 s), so "
+                                       "r = 0.733 for seed 0 (seeds 0-19: 0.58-0.95, 2 of 20 above 0.95). The size of "
+                                       "the drift is set by the RLS schedule (P0 = 2I, every 20 steps), not by the "
+                                       "port; measurements in models/nicola_clopath_2017_force.json")
 def test_nicola_clopath_sine_full_protocol(full_run):
     """Result 5, full ModelDB 190565 protocol: RLS 5-10 s, test 10-15 s; Pearson r with sin(2 pi 5 t) > 0.95."""
     assert full_run["test_r"] > R_MIN
@@ -112,9 +121,10 @@ def test_nicola_clopath_sine_full_protocol(full_run):
 @pytest.mark.slow
 def test_nicola_clopath_sine_full_protocol_learns_the_oscillator(full_run):
     """Full protocol: what the network does learn.  Over the whole 5 s test phase its output is a sinusoid
-    (r with the best-fitting sinusoid > 0.95; measured 0.996) of the target's amplitude (within 10 %) and
-    frequency (within 2 %, measured 4.961 Hz), and over the first second of the test phase it tracks the
-    target itself with r > 0.95 (measured 0.98)."""
+    (r with the best-fitting sinusoid > 0.95; measured 0.996) of the target's amplitude (within 10 %, measured
+    0.964) and frequency (within 2 %, measured 4.961 Hz), and over the first second of the test phase it tracks
+    the target itself with r > 0.95 (measured 0.98).  Seeds 0-4 and 10-19 on the same protocol: best-fit r
+    0.994-0.999, amplitude 0.93-0.98, frequency 4.945-4.984 Hz, r over 10-11 s 0.97-1.00."""
     out = full_run
     fit = out["test_fit"]
     assert fit["r"] > R_MIN

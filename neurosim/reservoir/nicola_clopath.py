@@ -179,8 +179,10 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
     -------
     dict with ``t_s`` (s), ``target``, ``output`` (decoded z), ``test_r`` (Pearson r of output and target in
     the test phase; NaN if the output is constant there), ``rate_hz`` (mean rate in the test phase),
-    ``spike_counts`` (spikes per step), ``decoder`` (phi after training), ``test_fit`` (:func:`fit_sine` of the test-phase output: frequency,
-    amplitude and r of the free-running oscillation) and ``parameters``.
+    ``spike_counts`` (spikes per step), ``decoder`` (phi after training), ``test_fit`` (:func:`fit_sine` of the
+    test-phase output: frequency, amplitude and r of the free-running oscillation), ``rls_last_rPr`` (r'P r at the
+    last RLS update, P before it: that update removed the fraction rPr / (1 + rPr) of the error; it measures how
+    hard RLS was still steering the output when training stopped) and ``parameters``.
     """
     params = NicolaClopathParams() if params is None else params
     if not isinstance(params, NicolaClopathParams):
@@ -237,5 +239,8 @@ def nicola_clopath_sine(*, n_neurons=2000, dt_ms=0.04, t_total_ms=15000.0, rls_s
     rate = spikes[test].sum() / N / ((nt - i_crit) * dt / 1000.0)
     parameters = {**asdict(pr), "vt": pr.vt, "n_neurons": N, "dt_ms": dt, "t_total_ms": T, "rls_start_ms": t_on,
                   "rls_stop_ms": t_off, "freq_hz": float(freq_hz), "step": step}
+    # state[1] = 1 + r'P r of the last RLS update (its a-posteriori error is the a-priori error over this)
+    rls_rpr = float(state[1] - 1.0) if state[1] > 0 else float("nan")
     return {"t_s": t_s, "target": target, "output": out, "test_r": test_r, "rate_hz": float(rate),
-            "spike_counts": spikes, "decoder": phi, "test_fit": test_fit, "parameters": parameters}
+            "spike_counts": spikes, "decoder": phi, "test_fit": test_fit, "rls_last_rPr": rls_rpr,
+            "parameters": parameters}
