@@ -12,30 +12,77 @@ from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
 
 
-def initial_labels(y, n_clusters, rng):
-    """Labels for the chain's start: one cluster (the reference code) or k-means of the neurons' smoothed,
-    standardised √counts; ``n_clusters='auto'`` picks k in 2 … 8 by silhouette. Clusters merged by k-means
-    are split later only through the MFM's new-cluster proposals, which can take many sweeps.
+def initial_labels(y, n_clusters, rng, p=2, max_clusters=8):
+    """Labels for the chain's start: one cluster (the reference code) or a subspace clustering of the neurons.
+
+    Candidates: k-means of the neurons' smoothed, standardised √counts for each k, each refined by k-subspaces
+    (every neuron moves to the cluster whose top p+1 principal time courses, computed without it, best
+    reconstruct its smoothed log(1 + counts): the model puts a cluster's log rates in the span of its p+1
+    latents). ``n_clusters='auto'`` keeps the candidate (k in 1 … ``max_clusters``) with the smallest mean
+    leave-one-out log residual fraction, a singleton scoring 0 (nothing explained); a fixed ``n_clusters``
+    keeps that k. The chain cannot be relied on to repair the number of clusters: it rarely splits a merged
+    cluster and rarely merges two halves of one, so the start matters.
     """
     from scipy.ndimage import gaussian_filter1d
     from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
 
     N = y.shape[0]
     if n_clusters == 1 or N < 3:
         return np.zeros(N, dtype=np.int64)
     f = gaussian_filter1d(np.sqrt(y), 5.0, axis=1)
     f = (f - f.mean(1, keepdims=True)) / np.maximum(f.std(1, keepdims=True), 1e-12)
+    g = gaussian_filter1d(np.log1p(y), 2.0, axis=1)
+    g -= g.mean(1, keepdims=True)
     seed = int(rng.integers(2**31))
-    if n_clusters == "auto":
-        best_k, best_score = 1, -np.inf
-        for k in range(2, min(8, N - 1) + 1):
-            lab = KMeans(k, n_init=10, random_state=seed).fit_predict(f)
-            score = silhouette_score(f, lab)
-            if score > best_score:
-                best_k, best_score = k, score
-        n_clusters = best_k
-    return KMeans(min(int(n_clusters), N), n_init=10, random_state=seed).fit_predict(f).astype(np.int64)
+    ks = range(1, min(max_clusters, N - 1) + 1) if n_clusters == "auto" else [min(int(n_clusters), N)]
+    best, best_score = None, np.inf
+    for k in ks:
+        lab = np.zeros(N, dtype=np.int64) if k == 1 else KMeans(k, n_init=10, random_state=seed).fit_predict(f)
+        lab, score = _subspace_refine(g, lab, p + 1)
+        if score < best_score - 1e-12:
+            best, best_score = lab, score
+    return best.astype(np.int64)
+
+
+def _loo_residuals(g, labels, rank):
+    """log(‖residual‖² / ‖g_i‖²) of each neuron's series projected on each cluster's top ``rank`` principal
+    time courses, its own cluster's computed without it: (N, K) for the compact labels 0 … K-1."""
+    N = g.shape[0]
+    K = int(labels.max()) + 1
+    norm2 = np.maximum((g * g).sum(1), 1e-300)
+    out = np.zeros((N, K))
+
+    def frac(i, members):
+        if members.size == 0:
+            return 0.0
+        _, _, Vh = np.linalg.svd(g[members], full_matrices=False)
+        B = Vh[:rank]
+        res = g[i] - B.T @ (B @ g[i])
+        return np.log(max(res @ res, 1e-300) / norm2[i])
+
+    for k in range(K):
+        members = np.flatnonzero(labels == k)
+        _, _, Vh = np.linalg.svd(g[members], full_matrices=False)
+        B = Vh[:rank]
+        res = g - (g @ B.T) @ B
+        out[:, k] = np.log(np.maximum((res * res).sum(1), 1e-300) / norm2)
+        for i in members:
+            out[i, k] = frac(i, members[members != i])
+    return out
+
+
+def _subspace_refine(g, labels, rank, max_iter=10):
+    """k-subspaces from ``labels``: reassign each neuron to its best leave-one-out cluster until nothing moves;
+    returns compact labels and their mean leave-one-out log residual fraction."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    for _ in range(max_iter):
+        R = _loo_residuals(g, labels, rank)
+        new = np.unique(R.argmin(1), return_inverse=True)[1]
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    R = _loo_residuals(g, labels, rank)
+    return labels, float(R[np.arange(labels.size), labels].mean())
 
 
 def initial_states(y, labels, p, smooth=4.0):
@@ -231,7 +278,7 @@ class BiclusterMCMC:
 
     def _kmeans_start(self, sampler, y, rng):
         from . import updates as U
-        labels = initial_labels(y, "auto", rng)
+        labels = initial_labels(y, "auto", rng, p=self.n_latent)
         st, p, L = sampler.state, self.n_latent, self.n_states
         K = int(labels.max()) + 1
         st.labels, st.ids, st.next_id = labels, np.arange(K), K
