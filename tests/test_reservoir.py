@@ -59,12 +59,6 @@ def test_amplitude_proportional_to_probability(trained):
     assert 1 - resid.var() / means.values.var() >= 0.9
 
 
-ORTHOGONALITY_SHORTFALL = ("|cos(what, when)| with seed 0 is 0.226 / 0.125 / 0.168 / 0.148: readout 0 (p = 0.25, "
-                           "latency 150 ms, the least-trained template) overlaps its 'what' vector on the slow traces; "
-                           "see the model card")
-
-
-@pytest.mark.xfail(strict=True, reason=ORTHOGONALITY_SHORTFALL)
 def test_what_when_near_orthogonal(trained):
     from neurosim.reservoir.analysis import what_when_cosine
     for k in range(4):

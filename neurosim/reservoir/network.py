@@ -41,43 +41,74 @@ z : 1
 A_w : 1
 A = A_w + b_what : 1
 y = clip(A, 0, inf)*z*(1 - early(t)) : 1
-norm_c : 1
-norm_m : 1
+pop_fast : 1 (linked)
+pop_mid : 1 (linked)
+pop_slow : 1 (linked)
+mean_fast : 1
+mean_mid : 1
+mean_slow : 1
+sq_c : 1 (linked)
+norm_c = sq_c - n_pop*(mean_fast**2 + mean_mid**2 + mean_slow**2) : 1
+norm_m : 1 (linked)
 s = target(t, i) : 1
 o = outcome(t, i) : 1
 G = gate(t, i)/clip(A, surprise_floor, 1) : 1
-C = consolidate(t) : 1
-db_what/dt = eta_what*(o - A)*C/(norm_m + 1)/ms : 1
+gain_when : 1
+gain_what : 1
+db_what/dt = gain_what/ms : 1
 eta_when : 1 (shared, constant)
 eta_what : 1 (shared, constant)
 """
 
+# Population statistics of the excitatory traces, computed once per step for all readouts (one neuron): the
+# mean of each centred trace over the population (subtracted from every feature: a global, inhibition-like
+# normalisation that removes the population-wide transient, the largest eigen-direction of the features and
+# the one that limits the stable learning rate) and the squared norms that normalise the updates.
+POPULATION_EQS = """
+mean_fast : 1
+mean_mid : 1
+mean_slow : 1
+sq_c : 1
+norm_m : 1
+"""
+POPULATION_SYN_EQS = """
+mean_fast_post = c_fast_pre/n_pop : 1 (summed)
+mean_mid_post = c_mid_pre/n_pop : 1 (summed)
+mean_slow_post = c_slow_pre/n_pop : 1 (summed)
+sq_c_post = c_fast_pre**2 + c_mid_pre**2 + c_slow_pre**2 : 1 (summed)
+norm_m_post = m_pre**2 : 1 (summed)
+"""
+
 # Three-factor rules, normalised (NLMS) so that one learning rate fits every reservoir size and rate:
-#   "when" (online):  de/dt = eta_when * M(t) * G(t) * c_pre / |c|^2 accumulates during the trial window,
-#                      M = s - z the signed timing error, c_pre the centred presynaptic traces
-#                      (x - running mean: whitening of the common mode); the accumulated change is applied
-#                      to w at the next cue onset (weights are fixed within a trial, so the template cannot
-#                      chase its own error inside the trial: online LMS peaked early on a common transient).
-#                      G = gate / clip(A, surprise_floor, 1): the attention gate (learning trial whose outcome k
-#                      is delivered) scaled by the inverse expected outcome probability A (Pearce-Hall-like
-#                      associability: a rare outcome learns as much per occurrence as a frequent one does per
-#                      cue, so the timing of every outcome converges in the same number of cue presentations).
+#   "when" (online):  de/dt = eta_when * M(t) * G(t) * f_pre / |f|^2 accumulates during the trial window,
+#                      M = s - z the signed timing error, f_pre = c_pre - <c> the presynaptic trace centred in
+#                      time (c = x - running mean) and across the population (<c>, see POPULATION_EQS); the
+#                      accumulated change is applied to w at the next cue onset (weights are fixed within a
+#                      trial, so the template cannot chase its own error inside the trial: online LMS peaked
+#                      early on a common transient).  G = gate / clip(A, surprise_floor, 1): the attention gate
+#                      (learning trial whose outcome k is delivered) scaled by the inverse expected outcome
+#                      probability A (Pearce-Hall-like associability: a rare outcome learns as much per
+#                      occurrence as a frequent one does per cue).
 #   output:           y = [A]_+ z once the held cue response m has formed (after the early window): before that
 #                      A still reads the previous trial's cue, so latencies must exceed early_ms.
 #   "what" (offline): in the ITI, dv/dt = eta_what * (o - A) * C(t) * m_pre / (|m|^2 + 1), m_pre the cue
 #                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
+# The factors that do not depend on the synapse are computed once per readout and step, in this order within
+# Brian2's "groups" slot: population sums (order -11), POPULATION_MEANS copied to the readouts (they are linked
+# variables, which synapses cannot read; -5), z and A_w summed (-1), GAINS (1), synaptic updates (2).
+POPULATION_MEANS = "mean_fast = pop_fast\nmean_mid = pop_mid\nmean_slow = pop_slow"
+GAINS = ("gain_when = eta_when*(s - z)*G/(norm_c + 1)\n"
+         "gain_what = eta_what*(o - A)*consolidate(t)/(norm_m + 1)")
 READOUT_SYN_EQS = """
-z_post = w_fast*c_fast_pre + w_mid*c_mid_pre + w_slow*c_slow_pre : 1 (summed)
+z_post = w_fast*(c_fast_pre - mean_fast_post) + w_mid*(c_mid_pre - mean_mid_post) + w_slow*(c_slow_pre - mean_slow_post) : 1 (summed)
 A_w_post = w_what*m_pre : 1 (summed)
-norm_c_post = c_fast_pre**2 + c_mid_pre**2 + c_slow_pre**2 : 1 (summed)
-norm_m_post = m_pre**2 : 1 (summed)
 w_fast : 1
-dacc_fast/dt = eta_when_post*(s_post - z_post)*G_post*c_fast_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+dacc_fast/dt = gain_when_post*(c_fast_pre - mean_fast_post)/ms : 1 (clock-driven)
 w_mid : 1
-dacc_mid/dt = eta_when_post*(s_post - z_post)*G_post*c_mid_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
+dacc_mid/dt = gain_when_post*(c_mid_pre - mean_mid_post)/ms : 1 (clock-driven)
 w_slow : 1
-dacc_slow/dt = eta_when_post*(s_post - z_post)*G_post*c_slow_pre/(norm_c_post + 1)/ms : 1 (clock-driven)
-dw_what/dt = eta_what_post*(o_post - A_post)*C_post*m_pre/(norm_m_post + 1)/ms : 1 (clock-driven)
+dacc_slow/dt = gain_when_post*(c_slow_pre - mean_slow_post)/ms : 1 (clock-driven)
+dw_what/dt = gain_what_post*m_pre/ms : 1 (clock-driven)
 """
 
 
@@ -200,7 +231,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         namespace = dict(
             tau_fast=reservoir.tau_traces_ms[0] * ms, tau_mid=reservoir.tau_traces_ms[1] * ms,
             tau_slow=reservoir.tau_traces_ms[2] * ms, tau_rate=reservoir.tau_rate_ms * ms,
-            tau_hold=reservoir.tau_hold_ms * ms, surprise_floor=readout.surprise_floor,
+            tau_hold=reservoir.tau_hold_ms * ms, surprise_floor=readout.surprise_floor, n_pop=float(n_exc),
             early=b2.TimedArray(ctrl["early"], dt=1 * ms, name="ta_early"),
             gate=b2.TimedArray(ctrl["gate"] * (1.0 if plasticity else 0.0), dt=1 * ms, name="ta_gate"),
             consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
@@ -230,11 +261,21 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             stim_syn.connect(i=stim_pre, j=stim_post)
             objects.append(stim_syn)
         # readouts and their plasticity on a 1 ms clock (the teacher and gates are 1 ms TimedArrays): half the cost
+        pop = b2.NeuronGroup(1, POPULATION_EQS, method="euler", namespace=namespace, name="readout_population",
+                             dt=1 * ms, order=-10)
+        pop_syn = b2.Synapses(res[:n_exc], pop, POPULATION_SYN_EQS, namespace=namespace,
+                              name="readout_population_syn", dt=1 * ms)
+        pop_syn.connect()
         out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout", dt=1 * ms)
+        for name, source in (("pop_fast", "mean_fast"), ("pop_mid", "mean_mid"), ("pop_slow", "mean_slow"),
+                             ("sq_c", "sq_c"), ("norm_m", "norm_m")):
+            setattr(out, name, b2.linked_var(pop, source, index=np.zeros(k_id, dtype=int)))
         out.eta_when = readout.eta_when
         out.eta_what = readout.eta_what
+        means = out.run_regularly(POPULATION_MEANS, dt=1 * ms, when="groups", order=-5, name="readout_means")
+        gains = out.run_regularly(GAINS, dt=1 * ms, when="groups", order=1, name="readout_gains")
         ro = b2.Synapses(res[:n_exc], out, READOUT_SYN_EQS, method="euler", namespace=namespace,
-                         name="readout_syn", dt=1 * ms)
+                         name="readout_syn", dt=1 * ms, order=2)
         ro.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
         for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
             setattr(ro, name, w_when0[:, n_tau].T.ravel())
@@ -246,7 +287,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
         stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
-        objects += [rec, cue, cue_syn, stim, out, ro, apply_when, spk, cue_mon, stim_mon]
+        objects += [rec, cue, cue_syn, stim, pop, pop_syn, out, means, gains, ro, apply_when, spk, cue_mon, stim_mon]
         if record_readout:
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)
