@@ -22,7 +22,9 @@ def test_paradigm_switches_and_frozen_trials():
     assert ctrl["target"].shape == (int(par.duration_ms) + 1, 2)
     assert not ctrl["gate"][int(tr.cue_time[10] * 1e3) + 50].any()      # frozen: no attention gate
     k0 = tr.identity[0]                                                  # learning trial, outcome delivered
-    assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, k0] == (1 if tr.occurred[0] else 0)
+    assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, k0] == 0                 # cue response: not yet attended
+    attended = ctrl["gate"][int(tr.cue_time[0] * 1e3):int(tr.stop_time[0] * 1e3), k0]
+    assert attended.sum() == pytest.approx(1.0 if tr.occurred[0] else 0.0)   # budget of 1 per trial
     assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, 1 - k0] == 0
     assert ctrl["early"][int(tr.cue_time[0] * 1e3) + 50] == 1 and ctrl["early"][int(tr.cue_time[0] * 1e3) + 150] == 0
     assert ctrl["consolidate"][int(tr.cue_time[0] * 1e3) + 550] == 1     # ITI after a learning trial

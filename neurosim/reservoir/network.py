@@ -209,7 +209,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     stim_idx, stim_tms = paradigm.stimulus_spikes(inputs.n_per_stimulus, inputs.stimulus_jitter_ms, res_rng)
     cue_pre, cue_post = input_connectivity(k_id * inputs.n_per_cue, n, inputs.p_input, res_rng)
     stim_pre, stim_post = input_connectivity(k_id * inputs.n_per_stimulus, n, inputs.p_input, res_rng)
-    ctrl = paradigm.control_arrays(readout.target_width_ms, dt_ms=1.0, early_ms=reservoir.early_ms)
+    ctrl = paradigm.control_arrays(readout.target_width_ms, dt_ms=1.0, early_ms=reservoir.early_ms,
+                                   attention_after_ms=readout.attention_after_ms)
     trial_period_ms = paradigm.trial_ms + paradigm.iti_ms
     noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh) * (1.0 if noise else 0.0)
     if initial_weights is None:

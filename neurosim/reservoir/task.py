@@ -133,17 +133,22 @@ class Paradigm:
         keep[1:] = (idx[1:] != idx[:-1]) | (tms[1:] != tms[:-1])
         return idx[keep].astype(np.int64), tms[keep]
 
-    def control_arrays(self, target_width_ms, dt_ms=1.0, early_ms=100.0):
+    def control_arrays(self, target_width_ms, dt_ms=1.0, early_ms=100.0, attention_after_ms=150.0):
         """Time-resolved control signals sampled every ``dt_ms``.
 
         Returns dict with
           target (T x K): Gaussian outcome event centred on each delivered outcome (the "when" teacher),
           early (T,):     1 in the first ``early_ms`` of every trial (the held cue response m_j forms there),
-          gate (T x K):   attention gate G_k(t) = 1 inside the window of a learning trial whose outcome k is
-                          delivered (the timing error is defined only when there is an outcome to time),
+          gate (T x K):   attention gate G_k(t) of a learning trial whose outcome k is delivered: open from the
+                          end of the cue response (``early_ms``) until ``attention_after_ms`` after the outcome
+                          (or the end of the trial), with density 1/(open duration in ms) so that it integrates
+                          to 1 over every such trial (a fixed attention budget per trial: the learning step per
+                          trial does not grow with the latency, which bounds the stable learning rate),
           consolidate (T,): 1 in the ITI after a learning trial (offline "what" consolidation),
           outcome (T x K): during that ITI, 1 for the identity whose outcome occurred in the trial.
         """
+        check_scalar(attention_after_ms, "attention_after_ms", "Paradigm.control_arrays", low=0,
+                     low_inclusive=False)
         n_t = int(round(self.duration_ms / dt_ms)) + 1
         t = np.arange(n_t) * dt_ms
         target = np.zeros((n_t, self.n_identities))
@@ -153,7 +158,6 @@ class Paradigm:
         outcome = np.zeros((n_t, self.n_identities))
         for _, row in self.trials.iterrows():
             c0 = row.cue_time * 1e3
-            win = (t >= c0) & (t < c0 + self.trial_ms)
             iti = (t >= c0 + self.trial_ms) & (t < c0 + self.trial_ms + self.iti_ms)
             early[(t >= c0) & (t < c0 + early_ms)] = 1.0
             if row.occurred:
@@ -161,7 +165,9 @@ class Paradigm:
             if row.learning:
                 consolidate[iti] = 1.0
                 if row.occurred:
-                    gate[win, row.identity] = 1.0
+                    stop = min(row.outcome_time * 1e3 + attention_after_ms, c0 + self.trial_ms)
+                    attend = (t >= c0 + early_ms) & (t < stop)
+                    gate[attend, row.identity] = 1.0 / (attend.sum() * dt_ms)
                     outcome[iti, row.identity] = 1.0
         return dict(target=target, early=early, gate=gate, consolidate=consolidate, outcome=outcome)
 
