@@ -30,6 +30,8 @@ class Settings:
     cluster_model: str = "mfm"
     dp_alpha: float = 1.0
     boundary_moves: int = 0      # collapsed change-point moves per sweep (0: off)
+    segment_moves: int = 0       # collapsed birth/death moves of short state segments per sweep (0: off)
+    dispersion_update: str = "exact"  # 'exact' (MH-corrected CRT + slice) or 'reference' (uncorrected CRT-Gamma)
     hold_states: int = 0         # first sweeps that keep the initial state path (dynamics learn it)
     restart_states: bool = True  # the reference's restarts of the state path from the prior
     split_merge: int = 0         # split–merge proposals of the neuron clusters per sweep (0: off)
@@ -147,10 +149,13 @@ class Sampler:
         omega, kappa = U.nb_pseudo_obs(self.rng, y, r, eta_old)
         info = U.latent_information(omega, kappa, st.d[:, None], st.labels, st.C, K)
         states = st.states
-        move = cfg.boundary_moves and st.iteration > cfg.hold_states
+        move = (cfg.boundary_moves or cfg.segment_moves) and st.iteration > cfg.hold_states
         if move:
             states, _ = U.shift_boundaries(self.rng, *info, st.states, st.A, st.b, st.Q, np.zeros(D), np.eye(D),
                                            st.trans, cfg.boundary_moves)
+            if cfg.segment_moves:
+                states, _ = U.birth_death_segments(self.rng, *info, states, st.A, st.b, st.Q, np.zeros(D),
+                                                   np.eye(D), st.trans, st.beta, cfg.segment_moves)
         S_new = U.sample_latents(self.rng, omega, kappa, st.d[:, None], st.labels, st.C, K, states, st.A,
                                  st.b, st.Q, np.zeros(D), np.eye(D), info=info)
         if self.poisson:
@@ -225,6 +230,9 @@ class Sampler:
         st = self.state
         eta = linear_predictor(st, self.cfg.p)
         a0, h0 = self.cfg.r_prior_shape, self.cfg.r_prior_rate
+        if self.cfg.dispersion_update == "reference":
+            st.r = U.reference_dispersion(self.rng, self.y, eta, st.r, a0, h0)
+            return
         st.r, _ = U.sample_dispersion(self.rng, self.y, eta, st.r, a0, h0)
         st.r = U.slice_dispersion(self.rng, self.y, eta, st.r, a0, h0)
 
