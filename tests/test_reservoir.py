@@ -3,9 +3,11 @@
 Thresholds (from the issue):
   1. timing: cued readout peak within 10 ms of the latency on >= 90 % of frozen test trials;
   2. probability: mean peak amplitude strictly monotone in p (Spearman rho = 1) and a line with R^2 >= 0.9;
-  3. re-adaptation (NOT YET TESTED, see the model card's status): after the switches the three-factor error on
-     the switched identity falls below TOLERANCE within N_READAPT trials of that identity, RLS with decayed P
-     stays >= 2x higher over the same trials, RLS with P reset reaches the tolerance;
+  3. re-adaptation (slow: RLS on 2401 features): within N_READAPT trials of the switched identity, the readout's
+     timing error (median |peak - new latency| over the last 5 of them) is <= TIMING_TOLERANCE_MS after the
+     latency switch and its relative amplitude error (analysis.readaptation) is <= AMPLITUDE_TOLERANCE after the
+     probability switch; RLS with decayed P stays >= 2x higher than the three-factor readout on both, RLS with
+     P reset at the switch reaches both tolerances;
   4. |cos(what, when)| < 0.2 for every readout (vectors defined in models/yamada_chao_2025_reservoir.json);
   5. Nicola-Clopath 5 Hz sine: Pearson r > 0.95 in the test phase;
   6. runtime and cpp_standalone give identical spikes without noise.
@@ -16,8 +18,9 @@ from scipy.stats import spearmanr
 
 from neurosim.reservoir import Paradigm, ReservoirParams
 
-TOLERANCE = 0.05          # RMS error (a.u., target peak = p) on the switched identity
-N_READAPT = 15            # trials of that identity after the switch
+N_READAPT = 20              # trials of the switched identity after the switch
+TIMING_TOLERANCE_MS = 10.0  # one 10 ms bin, as in result 1
+AMPLITUDE_TOLERANCE = 0.25  # |a_after/a_before - p_after/p_before| relative to p_after/p_before
 
 
 def test_runtime_and_cpp_standalone_give_identical_spikes(tmp_path):
@@ -63,3 +66,50 @@ def test_what_when_near_orthogonal(trained):
     from neurosim.reservoir.analysis import what_when_cosine
     for k in range(4):
         assert abs(what_when_cosine(trained, k)) < 0.2
+
+
+@pytest.fixture(scope="module")
+def readaptation_scores(trained):
+    """Re-adaptation of the three-factor readouts and of RLS (decayed P, P reset at the switch) on the same
+    features and trials (the reservoir has no feedback from its readouts)."""
+    from neurosim.reservoir.analysis import readaptation, trial_responses
+    from neurosim.reservoir.experiment import LATENCY_SWITCH, PROBABILITY_SWITCH
+    from neurosim.reservoir.force import RLSReadout, readout_features
+    par = trained.paradigm
+    switch = par.switches[0].trial
+    width = trained.params["readout"].target_width_ms
+    feats = readout_features(trained)
+    responses = {"three_factor": trial_responses(trained)[0],
+                 "rls_decayed": RLSReadout().fit_trials(feats, par, width),
+                 "rls_reset": RLSReadout(reset_at_trial=switch).fit_trials(feats, par, width)}
+    scores = {}
+    for name, resp in responses.items():
+        lat = readaptation(par, resp, LATENCY_SWITCH["identity"], switch, N_READAPT)
+        prob = readaptation(par, resp, PROBABILITY_SWITCH["identity"], switch, N_READAPT)
+        scores[name] = dict(timing_error_ms=lat["timing_error_ms"], amplitude_error=prob["amplitude_error"])
+    print(scores)
+    return scores
+
+
+@pytest.mark.slow
+def test_rls_readapts_only_when_p_is_reset(readaptation_scores):
+    """Result 3, baseline half: RLS with decayed P stays off the new contingencies, RLS with P reset returns."""
+    dec, reset = readaptation_scores["rls_decayed"], readaptation_scores["rls_reset"]
+    assert dec["timing_error_ms"] > TIMING_TOLERANCE_MS and dec["amplitude_error"] > AMPLITUDE_TOLERANCE
+    assert reset["timing_error_ms"] <= TIMING_TOLERANCE_MS and reset["amplitude_error"] <= AMPLITUDE_TOLERANCE
+
+
+READAPTATION_SHORTFALL = ("seed 0, 20 trials after the switch: the three-factor 'when' template keeps its peak at "
+                          "the old latency (200 ms; the reservoir's ~100 ms population rhythm makes the 200 and "
+                          "300 ms states alike); see the model card")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=READAPTATION_SHORTFALL)
+def test_three_factor_readapts_faster_than_decayed_rls(readaptation_scores):
+    """Result 3: the three-factor readout returns within tolerance and RLS with decayed P stays >= 2x higher."""
+    ours, dec = readaptation_scores["three_factor"], readaptation_scores["rls_decayed"]
+    assert ours["timing_error_ms"] <= TIMING_TOLERANCE_MS
+    assert ours["amplitude_error"] <= AMPLITUDE_TOLERANCE
+    assert dec["timing_error_ms"] >= 2 * max(ours["timing_error_ms"], 1.0)
+    assert dec["amplitude_error"] >= 2 * ours["amplitude_error"]

@@ -5,13 +5,10 @@ import pandas as pd
 
 def trial_responses(result, signal="y"):
     """(n_trials, n_samples, K) readout ``signal`` aligned to cue onset over the trial window; times in ms."""
-    par = result.paradigm
-    values = getattr(result, f"readout_{signal}")
+    from .network import trial_window_indices
     dt_ms = (result.readout_t[1] - result.readout_t[0]) * 1e3
-    n_s = int(round(par.trial_ms / dt_ms))
-    starts = np.round(par.trials.cue_time.to_numpy() * 1e3 / dt_ms).astype(int)
-    out = np.stack([values[s:s + n_s] for s in starts])
-    return out, np.arange(n_s) * dt_ms
+    idx = trial_window_indices(result.paradigm, dt_ms)
+    return getattr(result, f"readout_{signal}")[idx], np.arange(idx.shape[1]) * dt_ms
 
 
 def peak_table(result):
@@ -52,3 +49,27 @@ def what_when_cosine(result, k):
     what = np.zeros_like(result.final_w_when[k])
     what[2] = result.final_w_what[k]
     return cosine(what, result.final_w_when[k])
+
+
+def readaptation(paradigm, responses, identity, start_trial, n_trials, last=5):
+    """How a readout re-adapts on ``identity`` after a contingency switch at ``start_trial``.
+
+    ``responses`` (n_trials, n_samples, K) on a 1 ms grid from cue onset.  Over the first ``n_trials``
+    trials of that identity from the switch on, returns per-trial peak times and amplitudes, the timing error
+    |peak - new latency| (median of the ``last`` trials), and the relative amplitude error
+    |a_after / a_before - p_after / p_before| / (p_after / p_before), a_before being the mean amplitude over the
+    frozen test trials of that identity before the switch and a_after the mean of the ``last`` trials.
+    """
+    trials = paradigm.trials
+    ids = trials.identity.to_numpy()
+    after = np.flatnonzero((ids == identity) & (trials.index >= start_trial))[:n_trials]
+    before = np.flatnonzero((ids == identity) & ~trials.learning.to_numpy() & (trials.index < start_trial))
+    own = responses[:, :, identity]
+    peak_ms = np.argmax(own, axis=1).astype(float)
+    amp = own.max(axis=1)
+    p_before = trials.probability.iloc[before].mean()
+    p_after = trials.probability.iloc[after[-1]]
+    ratio = p_after / p_before
+    return dict(trials=after, peak_ms=peak_ms[after], amplitude=amp[after],
+                timing_error_ms=float(np.median(np.abs(peak_ms[after[-last:]] - trials.latency_ms.iloc[after[-1]]))),
+                amplitude_error=float(abs(amp[after[-last:]].mean() / amp[before].mean() - ratio) / ratio))

@@ -14,55 +14,77 @@ from neurodata.utils import check_scalar, progress
 from .params import RLSParams
 
 
-def presynaptic_traces(spike_i, spike_t, n_cells, duration_ms, tau_ms, dt_ms=1.0):
-    """Exponentially filtered spike trains x (time x cells), jump 1 per spike, sampled every dt_ms."""
-    n_t = int(round(duration_ms / dt_ms)) + 1
-    counts = np.zeros((n_t, n_cells))
-    keep = spike_i < n_cells
-    np.add.at(counts, (np.minimum(np.floor(spike_t[keep] * 1e3 / dt_ms).astype(int), n_t - 1), spike_i[keep]), 1)
-    return lfilter([1.0], [1.0, -np.exp(-dt_ms / tau_ms)], counts, axis=0)
+def readout_features(result, dt_ms=1.0):
+    """What the three-factor readouts read, per trial window: (n_trials, n_samples, 3 * Ne) float32.
+
+    Each excitatory neuron's fast/mid/slow traces (jump 1 per spike), centred in time by its running rate and
+    across the population at every sample (the readouts' POPULATION_EQS), recomputed from the recorded spikes.
+    """
+    from .network import trial_window_indices
+    res = result.params["reservoir"]
+    ne = result.n_exc
+    par = result.paradigm
+    n_t = int(round(par.duration_ms / dt_ms)) + 1
+    counts = np.zeros((n_t, ne), np.float32)
+    keep = result.spike_i < ne
+    np.add.at(counts, (np.minimum(np.floor(result.spike_t[keep] * 1e3 / dt_ms).astype(int), n_t - 1),
+                       result.spike_i[keep]), 1)
+    idx = trial_window_indices(par, dt_ms)
+    decay = lambda tau: [1.0, -np.exp(-dt_ms / tau)]  # noqa: E731
+    rate = lfilter([1.0], decay(res.tau_rate_ms), counts, axis=0).astype(np.float32)[idx]
+    feats = np.empty(idx.shape + (3, ne), np.float32)
+    for n, tau in enumerate(res.tau_traces_ms):
+        feats[:, :, n] = lfilter([1.0], decay(tau), counts, axis=0).astype(np.float32)[idx] - rate * (tau / res.tau_rate_ms)
+    feats -= feats.mean(axis=3, keepdims=True)
+    return feats.reshape(idx.shape + (3 * ne,))
 
 
 class RLSReadout:
-    """Linear readout y = W x (+ bias) trained by recursive least squares.
+    """Linear readouts y = W f + b trained by recursive least squares (Sussillo & Abbott 2009), trial by trial.
 
     Parameters
     ----------
     alpha : float — P(0) = I / alpha (regulariser).
-    step : int — update every ``step`` samples.
-    reset_at : iterable of int — sample indices at which P is reset to I / alpha (after a switch).
+    step : int — one update every ``step`` samples inside learning trials (10 samples = the 10 ms bin).
+    reset_at_trial : int or None — P is reset to I / alpha at this trial (after a contingency switch);
+        None keeps the decayed P of all earlier updates.
     """
 
-    def __init__(self, alpha=RLSParams.alpha, step=10, reset_at=()):
+    def __init__(self, alpha=RLSParams.alpha, step=10, reset_at_trial=None):
         self.alpha = alpha
         self.step = step
-        self.reset_at = reset_at
+        self.reset_at_trial = reset_at_trial
 
-    def run(self, X, S, learn, verbose=False):
-        """Online pass over features X (T x N) and targets S (T x K); ``learn`` (T,) bool marks samples
-        where updates are allowed.  Returns the online output Y (T x K) and keeps W_ and P_."""
+    def fit_trials(self, features, paradigm, width_ms, dt_ms=1.0, verbose=False):
+        """Run over the trials in order: respond with the weights held at the start of each trial (as the
+        three-factor readouts do), then learn on learning trials, the teacher being the Gaussian outcome
+        event of the delivered outcome (zero for the other readouts and on omitted trials).
+
+        Returns the responses (n_trials, n_samples, K) and keeps W_ and P_.
+        """
         check_scalar(self.alpha, "alpha", "RLSReadout", low=0, low_inclusive=False)
-        T, n = X.shape
-        k = S.shape[1]
-        Xb = np.hstack([X, np.ones((T, 1))])
-        P = np.eye(n + 1) / self.alpha
-        W = np.zeros((n + 1, k))
-        Y = np.empty((T, k))
-        resets = set(int(r) for r in self.reset_at)
-        pending_reset = False
-        for t in progress(range(T), total=T, desc="RLS", verbose=verbose):
-            if t in resets:
-                pending_reset = True
-            r = Xb[t]
-            Y[t] = r @ W
-            if learn[t] and t % self.step == 0:
-                if pending_reset:
-                    P = np.eye(n + 1) / self.alpha
-                    pending_reset = False
+        n_trials, n_s, n_f = features.shape
+        k_id = paradigm.n_identities
+        t_ms = np.arange(n_s) * dt_ms
+        P = np.eye(n_f + 1) / self.alpha
+        W = np.zeros((n_f + 1, k_id))
+        out = np.empty((n_trials, n_s, k_id))
+        for n, row in progress(enumerate(paradigm.trials.itertuples()), total=n_trials, desc="RLS",
+                               verbose=verbose):
+            if n == self.reset_at_trial:
+                P = np.eye(n_f + 1) / self.alpha
+            X = np.hstack([features[n].astype(np.float64), np.ones((n_s, 1))])
+            out[n] = X @ W
+            if not row.learning:
+                continue
+            S = np.zeros((n_s, k_id))
+            if row.occurred:
+                S[:, row.identity] = np.exp(-0.5 * ((t_ms - row.latency_ms) / width_ms) ** 2)
+            for i in range(0, n_s, self.step):
+                r = X[i]
                 Pr = P @ r
                 g = Pr / (1.0 + r @ Pr)
-                W -= np.outer(g, Y[t] - S[t])
+                W -= np.outer(g, r @ W - S[i])
                 P -= np.outer(g, Pr)
         self.W_, self.P_ = W, P
-        return Y
-
+        return out

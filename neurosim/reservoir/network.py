@@ -182,6 +182,12 @@ class SimulationResult:
     extras: dict = field(default_factory=dict)
 
 
+def trial_window_indices(paradigm, dt_ms=1.0):
+    """(n_trials, n_samples) sample indices of every trial window (cue onset + trial_ms) on a dt_ms grid."""
+    starts = np.round(paradigm.trials.cue_time.to_numpy() * 1e3 / dt_ms).astype(int)
+    return starts[:, None] + np.arange(int(round(paradigm.trial_ms / dt_ms)))[None]
+
+
 def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), readout=ReadoutParams(),
              noise=True, plasticity=True, record_readout=True, record_weights=True, seed=0,
              device="runtime", threads=None, directory=None, target=None, initial_weights=None):
