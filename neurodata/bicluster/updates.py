@@ -73,6 +73,37 @@ def path_log_prior(states, log_trans):
     return log_trans[states[1:-1], states[2:]].sum()
 
 
+class _CollapsedPath:
+    """A state path scored with the latents integrated out (Kalman marginal of the PG pseudo-observations plus
+    the HMM path prior), with the filter cached so that a proposal changing the path from bin t0 on is scored
+    by filtering from t0 only.  ``propose`` makes the Metropolis-Hastings decision and keeps the new path."""
+
+    def __init__(self, J, h, states, A, b, Q, m0, P0, trans):
+        T, D = h.shape
+        self._model = (J, h, A, b, Q, m0, P0)
+        self.path = states.astype(np.int64).copy()
+        self._cache = (np.empty((T, D)), np.empty((T, D, D)), np.empty(T))
+        self._trial = tuple(np.empty_like(a) for a in self._cache)
+        self.log_lik = kalman_log_marginal(J, h, self.path, A, b, Q, m0, P0, 0, *self._cache)
+        with np.errstate(divide="ignore"):
+            self._log_trans = np.log(trans)
+        self.log_prior = path_log_prior(self.path, self._log_trans)
+        self.accepted = 0
+
+    def propose(self, rng, new, t0, log_q=0.0):
+        """Accept ``new`` (equal to the current path before bin t0) with log Hastings correction ``log_q``."""
+        J, h, A, b, Q, m0, P0 = self._model
+        for trial, cached in zip(self._trial, self._cache):
+            trial[t0 - 1] = cached[t0 - 1]
+        ll = kalman_log_marginal(J, h, new, A, b, Q, m0, P0, t0, *self._trial)
+        lp_new = path_log_prior(new, self._log_trans)
+        if np.log(rng.random()) < ll - self.log_lik + lp_new - self.log_prior + log_q:
+            self.path, self.log_lik, self.log_prior = new, ll, lp_new
+            for trial, cached in zip(self._trial, self._cache):
+                cached[t0:] = trial[t0:]
+            self.accepted += 1
+
+
 def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shift=10):
     """Metropolis moves of the state path's change points with the latents integrated out.
 
@@ -83,16 +114,10 @@ def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shi
     Gibbs on ξ | S alone moves change points slowly because S, drawn under the old path, already bends to it.
     Returns the new path and the number of accepted moves.
     """
-    T, D = h.shape
-    path = states.astype(np.int64).copy()
-    mf, Pf, lz = np.empty((T, D)), np.empty((T, D, D)), np.empty(T)
-    cur = kalman_log_marginal(J, h, path, A, b, Q, m0, P0, 0, mf, Pf, lz)
-    mf2, Pf2, lz2 = np.empty_like(mf), np.empty_like(Pf), np.empty_like(lz)
-    with np.errstate(divide="ignore"):
-        log_P = np.log(trans)
-    lp = path_log_prior(path, log_P)
-    accepted = 0
+    T = h.shape[0]
+    chain = _CollapsedPath(J, h, states, A, b, Q, m0, P0, trans)
     for _ in range(n_moves):
+        path = chain.path
         bnd = np.flatnonzero(path[2:] != path[1:-1]) + 2  # t ≥ 2 with ξ_t ≠ ξ_{t-1}
         if bnd.size == 0:
             break
@@ -113,14 +138,8 @@ def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shi
             new[t + delta:t] = path[t]
             t0 = t + delta
         new[0] = new[1]
-        mf2[t0 - 1], Pf2[t0 - 1], lz2[t0 - 1] = mf[t0 - 1], Pf[t0 - 1], lz[t0 - 1]
-        ll = kalman_log_marginal(J, h, new, A, b, Q, m0, P0, t0, mf2, Pf2, lz2)
-        lp_new = path_log_prior(new, log_P)
-        if np.log(rng.random()) < ll - cur + lp_new - lp:
-            path, cur, lp = new, ll, lp_new
-            mf[t0:], Pf[t0:], lz[t0:] = mf2[t0:], Pf2[t0:], lz2[t0:]
-            accepted += 1
-    return path, accepted
+        chain.propose(rng, new, t0)
+    return chain.path, chain.accepted
 
 
 def _segments(x):
@@ -155,19 +174,13 @@ def birth_death_segments(rng, J, h, states, A, b, Q, m0, P0, trans, beta, n_move
     Boundary shifts cannot remove or create a segment; the HMM step given sampled latents does so only slowly.
     Returns the new path and the number of accepted moves.
     """
-    T, D = h.shape
+    T = h.shape[0]
     L = trans.shape[0]
-    path = states.astype(np.int64).copy()
     if L < 2 or T < 5:
-        return path, 0
-    mf, Pf, lz = np.empty((T, D)), np.empty((T, D, D)), np.empty(T)
-    cur = kalman_log_marginal(J, h, path, A, b, Q, m0, P0, 0, mf, Pf, lz)
-    mf2, Pf2, lz2 = np.empty_like(mf), np.empty_like(Pf), np.empty_like(lz)
-    with np.errstate(divide="ignore"):
-        log_P = np.log(trans)
-    lp = path_log_prior(path, log_P)
-    accepted = 0
+        return states.astype(np.int64).copy(), 0
+    chain = _CollapsedPath(J, h, states, A, b, Q, m0, P0, trans)
     for _ in range(n_moves):
+        path = chain.path
         x = path[1:]  # ξ_1 … ξ_{T-1}; ξ_0 := ξ_1 never changes (moves stay inside runs)
         starts, ends = _segments(x)
         new = path.copy()
@@ -206,14 +219,8 @@ def birth_death_segments(rng, J, h, states, A, b, Q, m0, P0, trans, beta, n_move
             log_q = (-np.log(starts.size - 2) - np.log(_n_inner_intervals(n, max_len))
                      + np.log(p_other[l] / p_other.sum())) + np.log(cand.size)
             t0 = 1 + int(starts[j])
-        mf2[t0 - 1], Pf2[t0 - 1], lz2[t0 - 1] = mf[t0 - 1], Pf[t0 - 1], lz[t0 - 1]
-        ll = kalman_log_marginal(J, h, new, A, b, Q, m0, P0, t0, mf2, Pf2, lz2)
-        lp_new = path_log_prior(new, log_P)
-        if np.log(rng.random()) < ll - cur + lp_new - lp + log_q:
-            path, cur, lp = new, ll, lp_new
-            mf[t0:], Pf[t0:], lz[t0:] = mf2[t0:], Pf2[t0:], lz2[t0:]
-            accepted += 1
-    return path, accepted
+        chain.propose(rng, new, t0, log_q)
+    return chain.path, chain.accepted
 
 
 # ---------------------------------------------------------------- dynamics: MNIW + sticky HDP-HMM
