@@ -136,7 +136,7 @@ def reservoir_connectivity(params, rng):
     without replacement and without autapses.  Weights follow Izhikevich (2003), E: w_exc*U(0,1), I:
     -w_inh*U(0,1), scaled by 1000/in_degree so the mean drive equals the dense 1000-neuron original.
     Synapses are returned sorted by presynaptic neuron: a spike then reads its synapses from one contiguous
-    block (4x faster propagation at N=1e4 than the scattered post-major order; no synapse pair repeats, so the
+    block (2.5x faster propagation at N=1e4 than the scattered post-major order; no synapse pair repeats, so the
     order in which a neuron's inputs are summed, and hence every spike train, is unchanged).
     """
     n = params.n_neurons
