@@ -275,7 +275,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             stim_syn = b2.Synapses(stim, res, on_pre=f"v_post += {inputs.w_input!r}", name="stimulus_syn")
             stim_syn.connect(i=stim_pre, j=stim_post)
             objects.append(stim_syn)
-        # readouts and their plasticity on a 1 ms clock (the teacher and gates are 1 ms TimedArrays): half the cost
+        # readouts and their plasticity on a 1 ms clock (the teacher and gates are 1 ms TimedArrays): half the cost;
+        # the population traces follow the reservoir clock (they mirror the neurons' traces step for step)
         pop = b2.NeuronGroup(1, POPULATION_EQS, method="euler", namespace=namespace, name="readout_population",
                              order=-2)
         pop_syn = b2.Synapses(res[:n_exc], pop, on_pre=POPULATION_ON_SPIKE, namespace=namespace,
