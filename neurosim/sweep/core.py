@@ -186,9 +186,9 @@ def run_sweep(simulation_name, grid, *, out, fixed=None, seed=0, repeats=1, n_jo
             row[f"metric_{name}" if name in row else name] = value
         rows.append(row)
     return write_summary(rows, out, analysis="sweep",
-                           parameters={"simulation": simulation_name, "grid": grid, "fixed": fixed, "seed": seed,
-                                       "repeats": repeats},
-                           description=f"neurosuite sweep of {simulation_name}: one row per run", what="runs")
+                         parameters={"simulation": simulation_name, "grid": grid, "fixed": fixed, "seed": seed,
+                                     "repeats": repeats},
+                         description=f"neurosuite sweep of {simulation_name}: one row per run", what="runs")
 
 
 def _preload():
