@@ -12,6 +12,7 @@ import numpy as np
 from neurodata.errors import InvalidInputError
 from neurodata.utils import check_option, check_random_state, logger
 
+from .noise import thalamic_gauss_function
 from .params import InputParams, ReadoutParams, ReservoirParams
 
 _PROFILE = False
@@ -33,23 +34,114 @@ b : 1 (constant)
 c : 1 (constant)
 d : 1 (constant)
 noise_sd : 1 (constant)
+acc_fast : 1
+acc_mid : 1
+acc_slow : 1
+gain_sum : 1 (linked)
+mean_fast : 1 (linked)
+mean_mid : 1 (linked)
+mean_slow : 1 (linked)
 """
 RESET = "v = c; u += d; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
+
+# Population statistics of the excitatory traces, shared by all readouts: the mean of each centred trace over
+# the population (subtracted from every feature: a global, inhibition-like normalisation that removes the
+# population-wide transient, the largest eigen-direction of the features and the one that limits the stable
+# learning rate) and the squared norm |c|^2 = sum_j sum_tau c_tau,j^2 that normalises the updates.  All are
+# population traces driven by every excitatory spike, with the same Euler decay on the reservoir clock as the
+# neurons' own traces, so they equal the sums over neurons to rounding without a loop over neurons every step:
+# the means X, R (jump 1/Ne), and the second moments Sxx = sum x^2, Sxr = sum x*r, Srr = sum r^2, which decay by
+# the square (product) of the traces' Euler factors (effective time constants tau_*_sq below) and jump by what
+# a spike adds to x^2, x*r, r^2 (2x+1, x+r+1, 2r+1, with x and r before the spike's own jump).
+POPULATION_EQS = """
+dX_fast/dt = -X_fast/tau_fast : 1
+dX_mid/dt = -X_mid/tau_mid : 1
+dX_slow/dt = -X_slow/tau_slow : 1
+dR/dt = -R/tau_rate : 1
+dSxx_fast/dt = -Sxx_fast/tau_fast_sq : 1
+dSxx_mid/dt = -Sxx_mid/tau_mid_sq : 1
+dSxx_slow/dt = -Sxx_slow/tau_slow_sq : 1
+dSxr_fast/dt = -Sxr_fast/tau_fast_rate : 1
+dSxr_mid/dt = -Sxr_mid/tau_mid_rate : 1
+dSxr_slow/dt = -Sxr_slow/tau_slow_rate : 1
+dSrr/dt = -Srr/tau_rate_sq : 1
+"""
+POPULATION_ON_SPIKE = ("X_fast_post += 1/n_pop; X_mid_post += 1/n_pop; X_slow_post += 1/n_pop; R_post += 1/n_pop\n"
+                       "Sxx_fast_post += 2*x_fast_pre + 1; Sxx_mid_post += 2*x_mid_pre + 1; "
+                       "Sxx_slow_post += 2*x_slow_pre + 1\n"
+                       "Sxr_fast_post += x_fast_pre + r_pre + 1; Sxr_mid_post += x_mid_pre + r_pre + 1; "
+                       "Sxr_slow_post += x_slow_pre + r_pre + 1\n"
+                       "Srr_post += 2*r_pre + 1")
+CUE_NORM = ("norm_m : 1", "norm_m_post = m_pre**2 : 1 (summed)")
+# one-neuron group on the readout clock: the population means (read by the readouts and the accumulators) and
+# the sum of the readouts' "when" gains (read by the accumulators)
+SHARED_EQS = """
+mean_fast : 1
+mean_mid : 1
+mean_slow : 1
+gain_sum : 1
+norm_c : 1
+sq_c = (Sxx_fast - 2*k_fast*Sxr_fast + k_fast**2*Srr + Sxx_mid - 2*k_mid*Sxr_mid + k_mid**2*Srr + Sxx_slow - 2*k_slow*Sxr_slow + k_slow**2*Srr) : 1
+""" + "".join(f"{name} : 1 (linked)\n" for name in ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow",
+                                                      "Sxr_fast", "Sxr_mid", "Sxr_slow", "Srr"))
+
+# The "when" template of readout k is z_k = sum_tau,j w_k,tau,j f_tau,j with f = x - r*tau/tau_rate - <c>.  Its
+# weights change only at cue onsets, so between them the sums Z = sum_j w x and RW = sum_j w r are traces too
+# (jump w_k,tau,j when neuron j spikes, decay with x and r) and W = sum_j w is constant:
+# z_k = sum_tau Z_tau - RW_tau*tau/tau_rate - <c_tau>*W_tau, a few operations per spike instead of a sum over
+# every synapse every ms.  At a cue onset the weight change dw = acc_pre*opened is added to Z, RW and W as well.
+TEMPLATE_EQS = """
+dZ_fast/dt = -Z_fast/tau_fast : 1
+dZ_mid/dt = -Z_mid/tau_mid : 1
+dZ_slow/dt = -Z_slow/tau_slow : 1
+dRW_fast/dt = -RW_fast/tau_rate : 1
+dRW_mid/dt = -RW_mid/tau_rate : 1
+dRW_slow/dt = -RW_slow/tau_rate : 1
+W_fast : 1
+W_mid : 1
+W_slow : 1
+opened : 1
+AX_fast : 1 (linked)
+AX_mid : 1 (linked)
+AX_slow : 1 (linked)
+AR_fast : 1 (linked)
+AR_mid : 1 (linked)
+AR_slow : 1 (linked)
+A1_fast : 1 (linked)
+A1_mid : 1 (linked)
+A1_slow : 1 (linked)
+"""
+WHEN_SYN_EQS = "w_fast : 1\nw_mid : 1\nw_slow : 1"
+WHEN_ON_SPIKE = ("Z_fast_post += w_fast; Z_mid_post += w_mid; Z_slow_post += w_slow; "
+                 "RW_fast_post += w_fast; RW_mid_post += w_mid; RW_slow_post += w_slow")
+# what the accumulated change adds to Z, RW and W, summed over the neurons once per trial period
+TEMPLATE_CHANGE_EQS = ("AX_fast_post = acc_fast_pre*x_fast_pre : 1 (summed)\n"
+                       "AX_mid_post = acc_mid_pre*x_mid_pre : 1 (summed)\n"
+                       "AX_slow_post = acc_slow_pre*x_slow_pre : 1 (summed)\n"
+                       "AR_fast_post = acc_fast_pre*r_pre : 1 (summed)\n"
+                       "AR_mid_post = acc_mid_pre*r_pre : 1 (summed)\n"
+                       "AR_slow_post = acc_slow_pre*r_pre : 1 (summed)\n"
+                       "A1_fast_post = acc_fast_pre : 1 (summed)\n"
+                       "A1_mid_post = acc_mid_pre : 1 (summed)\n"
+                       "A1_slow_post = acc_slow_pre : 1 (summed)")
+APPLY_TEMPLATE = ("Z_fast += int(opened > 0)*AX_fast; Z_mid += int(opened > 0)*AX_mid; "
+                  "Z_slow += int(opened > 0)*AX_slow\n"
+                  "RW_fast += int(opened > 0)*AR_fast; RW_mid += int(opened > 0)*AR_mid; "
+                  "RW_slow += int(opened > 0)*AR_slow\n"
+                  "W_fast += int(opened > 0)*A1_fast; W_mid += int(opened > 0)*A1_mid; "
+                  "W_slow += int(opened > 0)*A1_slow")
+APPLY_WEIGHTS = ("w_fast += int(opened_post > 0)*acc_fast_pre; w_mid += int(opened_post > 0)*acc_mid_pre; "
+                 "w_slow += int(opened_post > 0)*acc_slow_pre")
 
 READOUT_EQS = """
 z : 1
 A_w : 1
 A = A_w + b_what : 1
 y = clip(A, 0, inf)*z*(1 - early(t)) : 1
-X_fast : 1 (linked)
-X_mid : 1 (linked)
-X_slow : 1 (linked)
-R : 1 (linked)
-mean_fast : 1
-mean_mid : 1
-mean_slow : 1
-sq_c : 1 (linked)
-norm_c = sq_c - n_pop*(mean_fast**2 + mean_mid**2 + mean_slow**2) : 1
+mean_fast : 1 (linked)
+mean_mid : 1 (linked)
+mean_slow : 1 (linked)
+norm_c : 1 (linked)
 norm_m : 1 (linked)
 s = target(t, i) : 1
 o = outcome(t, i) : 1
@@ -59,26 +151,7 @@ gain_what : 1
 db_what/dt = gain_what/ms : 1
 eta_when : 1 (shared, constant)
 eta_what : 1 (shared, constant)
-"""
-
-# Population statistics of the excitatory traces, shared by all readouts: the mean of each centred trace over
-# the population (subtracted from every feature: a global, inhibition-like normalisation that removes the
-# population-wide transient, the largest eigen-direction of the features and the one that limits the stable
-# learning rate) and the squared norms that normalise the updates.  The means are population traces driven by
-# every excitatory spike (event-driven, with the same Euler decay on the reservoir clock as the neurons' own
-# traces, so they equal the mean of those traces to rounding without a sum over neurons every step).  The norms
-# are sums over the neurons into one-neuron groups, as often as they are read: sum c^2 every ms, |m|^2 (constant
-# once the cue response is held) every 10 ms; Brian2 runs a summed variable on its target's clock.
-POPULATION_EQS = """
-dX_fast/dt = -X_fast/tau_fast : 1
-dX_mid/dt = -X_mid/tau_mid : 1
-dX_slow/dt = -X_slow/tau_slow : 1
-dR/dt = -R/tau_rate : 1
-"""
-POPULATION_ON_SPIKE = ("X_fast_post += 1/n_pop; X_mid_post += 1/n_pop; X_slow_post += 1/n_pop; "
-                       "R_post += 1/n_pop")
-FEATURE_NORM = ("sq_c : 1", "sq_c_post = c_fast_pre**2 + c_mid_pre**2 + c_slow_pre**2 : 1 (summed)")
-CUE_NORM = ("norm_m : 1", "norm_m_post = m_pre**2 : 1 (summed)")
+""" + "".join(f"{name} : 1 (linked)\n" for name in ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow"))
 
 # Three-factor rules, normalised (NLMS) so that one learning rate fits every reservoir size and rate:
 #   "when" (online):  de/dt = eta_when * M(t) * G(t) * f_pre / |f|^2 accumulates during the trial window,
@@ -89,31 +162,62 @@ CUE_NORM = ("norm_m : 1", "norm_m_post = m_pre**2 : 1 (summed)")
 #                      early on a common transient).  G = gate / clip(A, surprise_floor, 1): the attention gate
 #                      (learning trial whose outcome k is delivered) scaled by the inverse expected outcome
 #                      probability A (Pearce-Hall-like associability: a rare outcome learns as much per
-#                      occurrence as a frequent one does per cue).
+#                      occurrence as a frequent one does per cue).  At most one readout attends per trial (one
+#                      outcome per trial), so the accumulator is kept per presynaptic neuron, driven by the sum
+#                      of the readouts' gains (the others' are exactly 0), and given at the cue onset to the
+#                      readout whose gate opened: the same change as a per-synapse accumulator, Ne instead of
+#                      K*Ne updates per ms.
 #   output:           y = [A]_+ z once the held cue response m has formed (after the early window): before that
 #                      A still reads the previous trial's cue, so latencies must exceed early_ms.
 #   "what" (offline): in the ITI, dv/dt = eta_what * (o - A) * C(t) * m_pre / (|m|^2 + 1), m_pre the cue
 #                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
-# The factors that do not depend on the synapse are computed once per readout and step, in this order within
-# Brian2's "groups" slot: POPULATION_MEANS from the population traces (copied into the readouts: synapses cannot
-# read linked variables; -5), the norms summed (-4), the population traces' decay (-2), z and A_w summed (-1),
-# the reservoir's own update (0), GAINS (1), synaptic updates (2): every factor reads the traces as the previous
-# step left them.
+# Order within Brian2's "groups" slot (every factor reads the traces as the previous step left them; the
+# accumulator, as before this restructuring, reads the reservoir after its own update):
+#   at a cue onset: the accumulated change summed over neurons (-10), added to Z/RW/W (-8) and to w (-7),
+#                   accumulators and gate flags cleared (-6);
+#   every ms:       POPULATION_MEANS (-5), TEMPLATE z (-4), A_w summed (-1; norm |m|^2 every 10 ms, -4),
+#                   population and template traces decay (-2, reservoir clock), reservoir update (0), GAINS (1),
+#                   gains summed for the neurons (2), accumulator update (3), "what" synapse update (4).
 POPULATION_MEANS = ("mean_fast = X_fast - R*tau_fast/tau_rate\nmean_mid = X_mid - R*tau_mid/tau_rate\n"
-                    "mean_slow = X_slow - R*tau_slow/tau_rate")
+                    "mean_slow = X_slow - R*tau_slow/tau_rate\n"
+                    "norm_c = sq_c - n_pop*(mean_fast**2 + mean_mid**2 + mean_slow**2)")
+TEMPLATE = ("z = (Z_fast - RW_fast*k_fast - mean_fast*W_fast) + (Z_mid - RW_mid*k_mid - mean_mid*W_mid) "
+            "+ (Z_slow - RW_slow*k_slow - mean_slow*W_slow)")
 GAINS = ("gain_when = eta_when*(s - z)*G/(norm_c + 1)\n"
          "gain_what = eta_what*(o - A)*consolidate(t)/(norm_m + 1)")
-READOUT_SYN_EQS = """
-z_post = w_fast*(c_fast_pre - mean_fast_post) + w_mid*(c_mid_pre - mean_mid_post) + w_slow*(c_slow_pre - mean_slow_post) : 1 (summed)
+ACCUMULATE = ("acc_fast += gain_sum*(c_fast - mean_fast)\nacc_mid += gain_sum*(c_mid - mean_mid)\n"
+              "acc_slow += gain_sum*(c_slow - mean_slow)")
+WHAT_SYN_EQS = """
 A_w_post = w_what*m_pre : 1 (summed)
-w_fast : 1
-dacc_fast/dt = gain_when_post*(c_fast_pre - mean_fast_post)/ms : 1 (clock-driven)
-w_mid : 1
-dacc_mid/dt = gain_when_post*(c_mid_pre - mean_mid_post)/ms : 1 (clock-driven)
-w_slow : 1
-dacc_slow/dt = gain_when_post*(c_slow_pre - mean_slow_post)/ms : 1 (clock-driven)
 dw_what/dt = gain_what_post*m_pre/ms : 1 (clock-driven)
 """
+
+
+def _trace_constants(reservoir):
+    """Namespace constants of the population second moments and the template: k_tau = tau/tau_rate, and the
+    time constants whose Euler factor on the reservoir clock is the square (product) of the traces' factors."""
+    from brian2 import ms
+    dt = reservoir.dt_ms
+    taus = dict(zip(("fast", "mid", "slow"), reservoir.tau_traces_ms))
+    q_rate = 1 - dt / reservoir.tau_rate_ms
+    out = dict(tau_rate_sq=dt / (1 - q_rate ** 2) * ms)
+    for name, tau in taus.items():
+        q = 1 - dt / tau
+        out[f"k_{name}"] = tau / reservoir.tau_rate_ms
+        out[f"tau_{name}_sq"] = dt / (1 - q ** 2) * ms
+        out[f"tau_{name}_rate"] = dt / (1 - q * q_rate) * ms
+    return out
+
+
+def _check_one_attended_outcome_per_trial(gate, period_ms):
+    """The shared per-neuron accumulator needs at most one readout attending per trial period."""
+    n_periods = -(-gate.shape[0] // period_ms)
+    padded = np.zeros((n_periods * period_ms, gate.shape[1]))
+    padded[:gate.shape[0]] = gate
+    attending = (padded.reshape(n_periods, period_ms, -1) > 0).any(axis=1).sum(axis=1)
+    if attending.max(initial=0) > 1:
+        raise InvalidInputError(f"The paradigm opens the attention gate of {attending.max()} readouts in one trial "
+                                "period; the readouts' shared accumulator allows at most one outcome per trial.")
 
 
 def izhikevich_2003_parameters(n_neurons, frac_exc, rng):
@@ -226,6 +330,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     ctrl = paradigm.control_arrays(readout.target_width_ms, dt_ms=1.0, early_ms=reservoir.early_ms,
                                    attention_after_ms=readout.attention_after_ms)
     trial_period_ms = paradigm.trial_ms + paradigm.iti_ms
+    _check_one_attended_outcome_per_trial(ctrl["gate"], int(round(trial_period_ms)))
     noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh) * (1.0 if noise else 0.0)
     if initial_weights is None:
         w_when0 = np.zeros((k_id, 3, n_exc))
@@ -242,7 +347,6 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         from brian2 import ms
         b2.start_scope()
         b2.defaultclock.dt = reservoir.dt_ms * ms
-        b2.seed(net_seed % (2 ** 31 - 1))
         namespace = dict(
             tau_fast=reservoir.tau_traces_ms[0] * ms, tau_mid=reservoir.tau_traces_ms[1] * ms,
             tau_slow=reservoir.tau_traces_ms[2] * ms, tau_rate=reservoir.tau_rate_ms * ms,
@@ -252,6 +356,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
                                       name="ta_consolidate"),
             target=b2.TimedArray(ctrl["target"], dt=1 * ms, name="ta_target"),
+            **_trace_constants(reservoir),
+            thalamic_gauss=thalamic_gauss_function(), noise_seed=net_seed % (2 ** 31 - 1),
             outcome=b2.TimedArray(ctrl["outcome"], dt=1 * ms, name="ta_outcome"),
         )
         res = b2.NeuronGroup(n, IZHIKEVICH_EQS, threshold="v >= 30", reset=RESET,
@@ -263,7 +369,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         objects = [res]
         if noise:
             # Izhikevich (2003) redraws the thalamic input once per ms
-            objects.append(res.run_regularly("I_noise = noise_sd*randn()", dt=1 * ms, name="reservoir_noise"))
+            objects.append(res.run_regularly("I_noise = noise_sd*thalamic_gauss(i, int(t/ms + 0.5), noise_seed)",
+                                             dt=1 * ms, name="reservoir_noise"))
         rec = b2.Synapses(res, res, "w : 1 (constant)", on_pre="v_post += w", name="reservoir_syn")
         rec.connect(i=pre, j=post)
         rec.w = w
@@ -276,51 +383,86 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             stim_syn.connect(i=stim_pre, j=stim_post)
             objects.append(stim_syn)
         # readouts and their plasticity on a 1 ms clock (the teacher and gates are 1 ms TimedArrays): half the cost;
-        # the population traces follow the reservoir clock (they mirror the neurons' traces step for step)
+        # the population and template traces follow the reservoir clock (they mirror the neurons' traces step for
+        # step); the changes of the "when" weights happen on a clock of one trial period, at the cue onsets
+        period = trial_period_ms * ms
+        zero = np.zeros(k_id, dtype=int)
         pop = b2.NeuronGroup(1, POPULATION_EQS, method="euler", namespace=namespace, name="readout_population",
                              order=-2)
         pop_syn = b2.Synapses(res[:n_exc], pop, on_pre=POPULATION_ON_SPIKE, namespace=namespace,
                               name="readout_population_syn")
         pop_syn.connect()
-        objects += [pop, pop_syn]
-        norms = {}
-        for (var_eq, sum_eq), period in ((FEATURE_NORM, 1), (CUE_NORM, 10)):
-            name = var_eq.split()[0]
-            norms[name] = b2.NeuronGroup(1, var_eq, name=f"readout_{name}", dt=period * ms, order=-3)
-            norm_syn = b2.Synapses(res[:n_exc], norms[name], sum_eq, namespace=namespace, name=f"readout_{name}_syn")
-            norm_syn.connect()
-            objects += [norms[name], norm_syn]
+        var_eq, sum_eq = CUE_NORM
+        cue_norm = b2.NeuronGroup(1, var_eq, name="readout_norm_m", dt=10 * ms, order=-3)
+        cue_norm_syn = b2.Synapses(res[:n_exc], cue_norm, sum_eq, namespace=namespace, name="readout_norm_m_syn")
+        cue_norm_syn.connect()
+        change = b2.NeuronGroup(1, "\n".join(eq.split(" = ")[0].replace("_post", "") + " : 1"
+                                             for eq in TEMPLATE_CHANGE_EQS.splitlines()),
+                                name="readout_template_change", dt=period, order=-9)
+        change_syn = b2.Synapses(res[:n_exc], change, TEMPLATE_CHANGE_EQS, namespace=namespace,
+                                 name="readout_template_change_syn")
+        change_syn.connect()
         out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout", dt=1 * ms)
-        zero = np.zeros(k_id, dtype=int)
-        for name in ("X_fast", "X_mid", "X_slow", "R"):
-            setattr(out, name, b2.linked_var(pop, name, index=zero))
-        for name, group in norms.items():
-            setattr(out, name, b2.linked_var(group, name, index=zero))
+        template = b2.NeuronGroup(k_id, TEMPLATE_EQS, method="euler", namespace=namespace, name="readout_template",
+                                  order=-2)
+        when_syn = b2.Synapses(res[:n_exc], template, WHEN_SYN_EQS, on_pre=WHEN_ON_SPIKE, namespace=namespace,
+                               name="readout_when_syn")
+        when_syn.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
+        for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
+            setattr(when_syn, name, w_when0[:, n_tau].T.ravel())
+            setattr(template, "W" + name[1:], w_when0[:, n_tau].sum(axis=1))  # Z and RW start at 0 with the traces
+        shared = b2.NeuronGroup(1, SHARED_EQS, namespace=namespace, name="readout_shared", dt=1 * ms, order=3)
+        for name in ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow", "Sxr_fast", "Sxr_mid",
+                     "Sxr_slow", "Srr"):
+            setattr(shared, name, b2.linked_var(pop, name))
+        gain_sum_syn = b2.Synapses(out, shared, "gain_sum_post = gain_when_pre : 1 (summed)",
+                                   name="readout_gain_sum_syn")  # runs at order shared.order - 1 = 2
+        gain_sum_syn.connect()
+        for name in ("mean_fast", "mean_mid", "mean_slow"):
+            setattr(out, name, b2.linked_var(shared, name, index=zero))
+            setattr(res, name, b2.linked_var(shared, name))
+        res.gain_sum = b2.linked_var(shared, "gain_sum")
+        out.norm_c = b2.linked_var(shared, "norm_c", index=zero)
+        for name in ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow"):
+            setattr(out, name, b2.linked_var(template, name))
+        out.norm_m = b2.linked_var(cue_norm, "norm_m", index=zero)
+        for name in ("AX_fast", "AX_mid", "AX_slow", "AR_fast", "AR_mid", "AR_slow", "A1_fast", "A1_mid", "A1_slow"):
+            setattr(template, name, b2.linked_var(change, name, index=zero))
         out.eta_when = readout.eta_when
         out.eta_what = readout.eta_what
-        means = out.run_regularly(POPULATION_MEANS, dt=1 * ms, when="groups", order=-5, name="readout_means")
-        gains = out.run_regularly(GAINS, dt=1 * ms, when="groups", order=1, name="readout_gains")
-        ro = b2.Synapses(res[:n_exc], out, READOUT_SYN_EQS, method="euler", namespace=namespace,
-                         name="readout_syn", dt=1 * ms, order=2)
-        ro.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
-        for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
-            setattr(ro, name, w_when0[:, n_tau].T.ravel())
+        exc = res[:n_exc]
+        step = dict(dt=1 * ms, when="groups")
+        at_onset = dict(dt=period, when="groups")
+        code = [
+            template.run_regularly(APPLY_TEMPLATE, order=-8, name="readout_apply_template", **at_onset),
+            when_syn.run_regularly(APPLY_WEIGHTS, order=-7, name="readout_apply_when", **at_onset),
+            exc.run_regularly("acc_fast = 0; acc_mid = 0; acc_slow = 0", order=-6, name="readout_clear_acc",
+                              **at_onset),
+            template.run_regularly("opened = 0", order=-6, name="readout_clear_opened", **at_onset),
+            shared.run_regularly(POPULATION_MEANS, order=-5, name="readout_means", **step),
+            out.run_regularly(TEMPLATE, order=-4, name="readout_template_sum", **step),
+            out.run_regularly(GAINS, order=1, name="readout_gains", **step),
+            template.run_regularly("opened += int(gate(t, i) > 0)", order=1, name="readout_attended", **step),
+            exc.run_regularly(ACCUMULATE, order=3, name="readout_accumulate", **step),
+        ]
+        ro = b2.Synapses(res[:n_exc], out, WHAT_SYN_EQS, method="euler", namespace=namespace,
+                         name="readout_syn", dt=1 * ms, order=4)
+        ro.connect()  # same order as when_syn
         ro.w_what = w_what0.T.ravel()
-        # the "when" change accumulated over a trial is applied at the next cue onset (start of each period)
-        apply_when = ro.run_regularly("w_fast += acc_fast; w_mid += acc_mid; w_slow += acc_slow; "
-                                      "acc_fast = 0; acc_mid = 0; acc_slow = 0",
-                                      dt=trial_period_ms * ms, when="start", name="readout_apply_when")
         spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
         stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
-        objects += [rec, cue, cue_syn, stim, out, means, gains, ro, apply_when, spk, cue_mon, stim_mon]
+        objects += [pop, pop_syn, cue_norm, cue_norm_syn, change, change_syn, out, template, when_syn, shared,
+                    gain_sum_syn, *code, ro, rec, cue, cue_syn, stim, spk, cue_mon, stim_mon]
         if record_readout:
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)
         if record_weights:
-            wmon = b2.StateMonitor(ro, ["w_fast", "w_mid", "w_slow", "w_what"], record=np.arange(n_exc * k_id), dt=trial_period_ms * ms,
-                                   name="weight_monitor")
-            objects.append(wmon)
+            wmon = b2.StateMonitor(when_syn, ["w_fast", "w_mid", "w_slow"], record=np.arange(n_exc * k_id),
+                                   dt=period, name="weight_monitor")
+            what_mon = b2.StateMonitor(ro, "w_what", record=np.arange(n_exc * k_id), dt=period,
+                                       name="what_weight_monitor")
+            objects += [wmon, what_mon]
         net = b2.Network(*objects, name="reservoir_network")
         t0 = time.perf_counter()
         net.run(paradigm.duration_ms * ms, namespace={}, profile=_PROFILE)
@@ -345,8 +487,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             # monitor shape (synapses, samples); synapse index = pre*K + post
             result.w_when = np.stack([np.asarray(getattr(wmon, name)[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0)
                                       for name in ("w_fast", "w_mid", "w_slow")], axis=2)
-            result.w_what = np.asarray(wmon.w_what[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
-        result.final_w_when = np.stack([np.asarray(getattr(ro, name)[:]).reshape(n_exc, k_id).T
+            result.w_what = np.asarray(what_mon.w_what[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
+        result.final_w_when = np.stack([np.asarray(getattr(when_syn, name)[:]).reshape(n_exc, k_id).T
                                         for name in ("w_fast", "w_mid", "w_slow")], axis=1)
         result.final_w_what = np.asarray(ro.w_what[:]).reshape(n_exc, k_id).T.copy()
         result.final_b_what = np.asarray(out.b_what[:]).copy()
