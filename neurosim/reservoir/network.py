@@ -135,8 +135,10 @@ APPLY_WEIGHTS = ("w_fast += int(opened_post > 0)*acc_fast_pre; w_mid += int(open
 
 READOUT_EQS = """
 z : 1
-A_w : 1
-A = A_w + b_what : 1
+A_w : 1 (linked)
+dA_what : 1
+gamma_what : 1 (linked)
+A = A_w + dA_what + b_what : 1
 y = clip(A, 0, inf)*z*(1 - early(t)) : 1
 mean_fast : 1 (linked)
 mean_mid : 1 (linked)
@@ -173,24 +175,28 @@ eta_what : 1 (shared, constant)
 #                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
 # Order within Brian2's "groups" slot (every factor reads the traces as the previous step left them; the
 # accumulator, as before this restructuring, reads the reservoir after its own update):
-#   at a cue onset: the accumulated change summed over neurons (-10), added to Z/RW/W (-8) and to w (-7),
-#                   accumulators and gate flags cleared (-6);
-#   every ms:       POPULATION_MEANS (-5), TEMPLATE z (-4), A_w summed (-1; norm |m|^2 every 10 ms, -4),
+#   at a cue onset: the accumulated "when" change summed over neurons (-10), added to Z/RW/W (-8) and to w
+#                   (-7), the "what" change to w_what (-7), accumulators and gate flags cleared (-6);
+#   every ms:       POPULATION_MEANS (-5), TEMPLATE z (-4) (every 10 ms: |m|^2 and A_w summed, -4),
 #                   population and template traces decay (-2, reservoir clock), reservoir update (0), GAINS (1),
-#                   gains summed for the neurons (2), accumulator update (3), "what" synapse update (4).
+#                   gains summed for the neurons (2), accumulator update (3).
 POPULATION_MEANS = ("mean_fast = X_fast - R*tau_fast/tau_rate\nmean_mid = X_mid - R*tau_mid/tau_rate\n"
                     "mean_slow = X_slow - R*tau_slow/tau_rate\n"
                     "norm_c = sq_c - n_pop*(mean_fast**2 + mean_mid**2 + mean_slow**2)")
 TEMPLATE = ("z = (Z_fast - RW_fast*k_fast - mean_fast*W_fast) + (Z_mid - RW_mid*k_mid - mean_mid*W_mid) "
             "+ (Z_slow - RW_slow*k_slow - mean_slow*W_slow)")
 GAINS = ("gain_when = eta_when*(s - z)*G/(norm_c + 1)\n"
-         "gain_what = eta_what*(o - A)*consolidate(t)/(norm_m + 1)")
+         "gain_what = eta_what*(o - A)*consolidate(t)/(norm_m + 1)\n"
+         "gamma_what += gain_what\n"
+         "dA_what += gain_what*norm_m")
 ACCUMULATE = ("acc_fast += gain_sum*(c_fast - mean_fast)\nacc_mid += gain_sum*(c_mid - mean_mid)\n"
               "acc_slow += gain_sum*(c_slow - mean_slow)")
-WHAT_SYN_EQS = """
-A_w_post = w_what*m_pre : 1 (summed)
-dw_what/dt = gain_what_post*m_pre/ms : 1 (clock-driven)
-"""
+# "what" weights: w_what_j changes only in the ITI, where m is held, by gain_what(t)*m_j every ms; so the change is
+# accumulated per readout (gamma_what = sum of gain_what) and applied at the next cue onset, while A follows it
+# exactly meanwhile (dA_what += gain_what*|m|^2, the change of sum_j w_what_j m_j).  The sum A_w = sum_j w_what_j m_j
+# itself is then needed only after the early window (m formed): every 10 ms, like |m|^2.
+WHAT_EQS = "A_w : 1\ngamma_what : 1"
+WHAT_SYN_EQS = "w_what : 1\nA_w_post = w_what*m_pre : 1 (summed)"
 
 
 def _trace_constants(reservoir):
@@ -426,6 +432,9 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         for name in ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow"):
             setattr(out, name, b2.linked_var(template, name))
         out.norm_m = b2.linked_var(cue_norm, "norm_m", index=zero)
+        what = b2.NeuronGroup(k_id, WHAT_EQS, name="readout_what", dt=10 * ms, order=-3)
+        out.A_w = b2.linked_var(what, "A_w")
+        out.gamma_what = b2.linked_var(what, "gamma_what")
         for name in ("AX_fast", "AX_mid", "AX_slow", "AR_fast", "AR_mid", "AR_slow", "A1_fast", "A1_mid", "A1_slow"):
             setattr(template, name, b2.linked_var(change, name, index=zero))
         out.eta_when = readout.eta_when
@@ -445,15 +454,17 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             template.run_regularly("opened += int(gate(t, i) > 0)", order=1, name="readout_attended", **step),
             exc.run_regularly(ACCUMULATE, order=3, name="readout_accumulate", **step),
         ]
-        ro = b2.Synapses(res[:n_exc], out, WHAT_SYN_EQS, method="euler", namespace=namespace,
-                         name="readout_syn", dt=1 * ms, order=4)
+        ro = b2.Synapses(res[:n_exc], what, WHAT_SYN_EQS, namespace=namespace, name="readout_syn")
         ro.connect()  # same order as when_syn
         ro.w_what = w_what0.T.ravel()
+        code += [ro.run_regularly("w_what += gamma_what_post*m_pre", order=-7, name="readout_apply_what", **at_onset),
+                 what.run_regularly("gamma_what = 0", order=-6, name="readout_clear_gamma", **at_onset),
+                 out.run_regularly("dA_what = 0", order=-6, name="readout_clear_dA", **at_onset)]
         spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
         stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
         objects += [pop, pop_syn, cue_norm, cue_norm_syn, change, change_syn, out, template, when_syn, shared,
-                    gain_sum_syn, *code, ro, rec, cue, cue_syn, stim, spk, cue_mon, stim_mon]
+                    gain_sum_syn, what, *code, ro, rec, cue, cue_syn, stim, spk, cue_mon, stim_mon]
         if record_readout:
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)
@@ -490,7 +501,9 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             result.w_what = np.asarray(what_mon.w_what[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
         result.final_w_when = np.stack([np.asarray(getattr(when_syn, name)[:]).reshape(n_exc, k_id).T
                                         for name in ("w_fast", "w_mid", "w_slow")], axis=1)
-        result.final_w_what = np.asarray(ro.w_what[:]).reshape(n_exc, k_id).T.copy()
+        # with the change accumulated since the last cue onset
+        pending = np.asarray(what.gamma_what[:])[None, :] * np.asarray(res.m[:n_exc])[:, None]
+        result.final_w_what = (np.asarray(ro.w_what[:]).reshape(n_exc, k_id) + pending).T.copy()
         result.final_b_what = np.asarray(out.b_what[:]).copy()
     logger.info("reservoir: %.1f s simulated in %.1f s wall on %s", paradigm.duration_ms / 1e3, wall, device)
     return result
