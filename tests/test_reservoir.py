@@ -179,4 +179,5 @@ def test_other_seeds_timing_within_one_bin(trained_other_seed):
     test = peak_table(result)[lambda d: ~d.learning]
     timing = np.mean(np.abs(test.peak_ms - test.latency_ms) <= 10.0)
     assert timing < 0.9, timing  # measured below the 0.9 on both seeds (see _OTHER_SEEDS)
-    pytest.xfail(f"result 1 does not hold on seed {seed}: timing {timing:.3f} (measured {_OTHER_SEEDS[seed]['timing']})")
+    pytest.xfail(f"result 1 does not hold on seed {seed}: timing {timing:.3f} "
+                 f"(measured {_OTHER_SEEDS[seed]['timing']})")

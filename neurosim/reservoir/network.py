@@ -81,7 +81,8 @@ mean_mid : 1
 mean_slow : 1
 gain_sum : 1
 norm_c : 1
-sq_c = (Sxx_fast - 2*k_fast*Sxr_fast + k_fast**2*Srr + Sxx_mid - 2*k_mid*Sxr_mid + k_mid**2*Srr + Sxx_slow - 2*k_slow*Sxr_slow + k_slow**2*Srr) : 1
+sq_c = """ + " + ".join(f"Sxx_{tau} - 2*k_{tau}*Sxr_{tau} + k_{tau}**2*Srr"
+                                         for tau in ("fast", "mid", "slow")) + """ : 1
 """ + "".join(f"{name} : 1 (linked)\n" for name in ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow",
                                                       "Sxr_fast", "Sxr_mid", "Sxr_slow", "Srr"))
 
@@ -115,6 +116,7 @@ WHEN_SYN_EQS = "w_fast : 1\nw_mid : 1\nw_slow : 1"
 WHEN_ON_SPIKE = ("Z_fast_post += w_fast; Z_mid_post += w_mid; Z_slow_post += w_slow; "
                  "RW_fast_post += w_fast; RW_mid_post += w_mid; RW_slow_post += w_slow")
 # what the accumulated change adds to Z, RW and W, summed over the neurons once per trial period
+_TEMPLATE_CHANGE = ("AX_fast", "AX_mid", "AX_slow", "AR_fast", "AR_mid", "AR_slow", "A1_fast", "A1_mid", "A1_slow")
 TEMPLATE_CHANGE_EQS = ("AX_fast_post = acc_fast_pre*x_fast_pre : 1 (summed)\n"
                        "AX_mid_post = acc_mid_pre*x_mid_pre : 1 (summed)\n"
                        "AX_slow_post = acc_slow_pre*x_slow_pre : 1 (summed)\n"
@@ -124,6 +126,7 @@ TEMPLATE_CHANGE_EQS = ("AX_fast_post = acc_fast_pre*x_fast_pre : 1 (summed)\n"
                        "A1_fast_post = acc_fast_pre : 1 (summed)\n"
                        "A1_mid_post = acc_mid_pre : 1 (summed)\n"
                        "A1_slow_post = acc_slow_pre : 1 (summed)")
+_TEMPLATE_SUMS = ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow")
 APPLY_TEMPLATE = ("Z_fast += int(opened > 0)*AX_fast; Z_mid += int(opened > 0)*AX_mid; "
                   "Z_slow += int(opened > 0)*AX_slow\n"
                   "RW_fast += int(opened > 0)*AR_fast; RW_mid += int(opened > 0)*AR_mid; "
@@ -153,7 +156,7 @@ gain_what : 1
 db_what/dt = gain_what/ms : 1
 eta_when : 1 (shared, constant)
 eta_what : 1 (shared, constant)
-""" + "".join(f"{name} : 1 (linked)\n" for name in ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow"))
+""" + "".join(f"{name} : 1 (linked)\n" for name in _TEMPLATE_SUMS)
 
 # Three-factor rules, normalised (NLMS) so that one learning rate fits every reservoir size and rate:
 #   "when" (online):  de/dt = eta_when * M(t) * G(t) * f_pre / |f|^2 accumulates during the trial window,
@@ -174,7 +177,7 @@ eta_what : 1 (shared, constant)
 #   "what" (offline): in the ITI, dv/dt = eta_what * (o - A) * C(t) * m_pre / (|m|^2 + 1), m_pre the cue
 #                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
 # Order within Brian2's "groups" slot (every factor reads the traces as the previous step left them; the
-# accumulator, as before this restructuring, reads the reservoir after its own update):
+# accumulator reads the reservoir after its own update):
 #   at a cue onset: the accumulated "when" change summed over neurons (-10), added to Z/RW/W (-8) and to w
 #                   (-7), the "what" change to w_what (-7), accumulators and gate flags cleared (-6);
 #   every ms:       POPULATION_MEANS (-5), TEMPLATE z (-4) (every 10 ms: |m|^2 and A_w summed, -4),
@@ -402,8 +405,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         cue_norm = b2.NeuronGroup(1, var_eq, name="readout_norm_m", dt=10 * ms, order=-3)
         cue_norm_syn = b2.Synapses(res[:n_exc], cue_norm, sum_eq, namespace=namespace, name="readout_norm_m_syn")
         cue_norm_syn.connect()
-        change = b2.NeuronGroup(1, "\n".join(eq.split(" = ")[0].replace("_post", "") + " : 1"
-                                             for eq in TEMPLATE_CHANGE_EQS.splitlines()),
+        change = b2.NeuronGroup(1, "\n".join(f"{name} : 1" for name in _TEMPLATE_CHANGE),
                                 name="readout_template_change", dt=period, order=-9)
         change_syn = b2.Synapses(res[:n_exc], change, TEMPLATE_CHANGE_EQS, namespace=namespace,
                                  name="readout_template_change_syn")
@@ -429,17 +431,17 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             setattr(res, name, b2.linked_var(shared, name))
         res.gain_sum = b2.linked_var(shared, "gain_sum")
         out.norm_c = b2.linked_var(shared, "norm_c", index=zero)
-        for name in ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow"):
+        for name in _TEMPLATE_SUMS:
             setattr(out, name, b2.linked_var(template, name))
         out.norm_m = b2.linked_var(cue_norm, "norm_m", index=zero)
         what = b2.NeuronGroup(k_id, WHAT_EQS, name="readout_what", dt=10 * ms, order=-3)
         out.A_w = b2.linked_var(what, "A_w")
         out.gamma_what = b2.linked_var(what, "gamma_what")
-        for name in ("AX_fast", "AX_mid", "AX_slow", "AR_fast", "AR_mid", "AR_slow", "A1_fast", "A1_mid", "A1_slow"):
+        for name in _TEMPLATE_CHANGE:
             setattr(template, name, b2.linked_var(change, name, index=zero))
         out.eta_when = readout.eta_when
         out.eta_what = readout.eta_what
-        exc = res[:n_exc]
+        exc = res[:n_exc]  # after the links: a subgroup sees only the variables its group has when it is made
         step = dict(dt=1 * ms, when="groups")
         at_onset = dict(dt=period, when="groups")
         code = [
