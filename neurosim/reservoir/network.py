@@ -34,6 +34,7 @@ b : 1 (constant)
 c : 1 (constant)
 d : 1 (constant)
 noise_sd : 1 (constant)
+# the readouts' "when" accumulator of this presynaptic neuron and what it reads (ACCUMULATE)
 acc_fast : 1
 acc_mid : 1
 acc_slow : 1
@@ -73,8 +74,9 @@ POPULATION_ON_SPIKE = ("X_fast_post += 1/n_pop; X_mid_post += 1/n_pop; X_slow_po
                        "Sxr_slow_post += x_slow_pre + r_pre + 1\n"
                        "Srr_post += 2*r_pre + 1")
 CUE_NORM = ("norm_m : 1", "norm_m_post = m_pre**2 : 1 (summed)")
-# one-neuron group on the readout clock: the population means (read by the readouts and the accumulators) and
-# the sum of the readouts' "when" gains (read by the accumulators)
+# one-neuron group on the readout clock: the population means (read by the readouts and the accumulators), the
+# norm |f|^2 = |c|^2 - Ne*sum_tau <c_tau>^2 (read by the readouts) and the sum of the readouts' "when" gains (read
+# by the accumulators)
 SHARED_EQS = """
 mean_fast : 1
 mean_mid : 1
