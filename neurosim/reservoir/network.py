@@ -73,7 +73,9 @@ POPULATION_ON_SPIKE = ("X_fast_post += 1/n_pop; X_mid_post += 1/n_pop; X_slow_po
                        "Sxr_fast_post += x_fast_pre + r_pre + 1; Sxr_mid_post += x_mid_pre + r_pre + 1; "
                        "Sxr_slow_post += x_slow_pre + r_pre + 1\n"
                        "Srr_post += 2*r_pre + 1")
-CUE_NORM = ("norm_m : 1", "norm_m_post = m_pre**2 : 1 (summed)")
+CUE_NORM = "norm_m_post = m_pre**2 : 1 (summed)"
+_POPULATION_TRACES = ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow", "Sxr_fast", "Sxr_mid",
+                      "Sxr_slow", "Srr")
 # one-neuron group on the readout clock: the population means (read by the readouts and the accumulators), the
 # norm |f|^2 = |c|^2 - Ne*sum_tau <c_tau>^2 (read by the readouts) and the sum of the readouts' "when" gains (read
 # by the accumulators)
@@ -85,8 +87,7 @@ gain_sum : 1
 norm_c : 1
 sq_c = """ + " + ".join(f"Sxx_{tau} - 2*k_{tau}*Sxr_{tau} + k_{tau}**2*Srr"
                                          for tau in ("fast", "mid", "slow")) + """ : 1
-""" + "".join(f"{name} : 1 (linked)\n" for name in ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow",
-                                                      "Sxr_fast", "Sxr_mid", "Sxr_slow", "Srr"))
+""" + "".join(f"{name} : 1 (linked)\n" for name in _POPULATION_TRACES)
 
 # The "when" template of readout k is z_k = sum_tau,j w_k,tau,j f_tau,j with f = x - r*tau/tau_rate - <c>.  Its
 # weights change only at cue onsets, so between them the sums Z = sum_j w x and RW = sum_j w r are traces too
@@ -403,9 +404,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         pop_syn = b2.Synapses(res[:n_exc], pop, on_pre=POPULATION_ON_SPIKE, namespace=namespace,
                               name="readout_population_syn")
         pop_syn.connect()
-        var_eq, sum_eq = CUE_NORM
-        cue_norm = b2.NeuronGroup(1, var_eq, name="readout_norm_m", dt=10 * ms, order=-3)
-        cue_norm_syn = b2.Synapses(res[:n_exc], cue_norm, sum_eq, namespace=namespace, name="readout_norm_m_syn")
+        cue_norm = b2.NeuronGroup(1, "norm_m : 1", name="readout_norm_m", dt=10 * ms, order=-3)
+        cue_norm_syn = b2.Synapses(res[:n_exc], cue_norm, CUE_NORM, namespace=namespace, name="readout_norm_m_syn")
         cue_norm_syn.connect()
         change = b2.NeuronGroup(1, "\n".join(f"{name} : 1" for name in _TEMPLATE_CHANGE),
                                 name="readout_template_change", dt=period, order=-9)
@@ -422,8 +422,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             setattr(when_syn, name, w_when0[:, n_tau].T.ravel())
             setattr(template, "W" + name[1:], w_when0[:, n_tau].sum(axis=1))  # Z and RW start at 0 with the traces
         shared = b2.NeuronGroup(1, SHARED_EQS, namespace=namespace, name="readout_shared", dt=1 * ms, order=3)
-        for name in ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow", "Sxr_fast", "Sxr_mid",
-                     "Sxr_slow", "Srr"):
+        for name in _POPULATION_TRACES:
             setattr(shared, name, b2.linked_var(pop, name))
         gain_sum_syn = b2.Synapses(out, shared, "gain_sum_post = gain_when_pre : 1 (summed)",
                                    name="readout_gain_sum_syn")  # runs at order shared.order - 1 = 2
