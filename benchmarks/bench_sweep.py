@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 
-GRID = {"eta_when": [1e-4, 2e-4, 4e-4, 8e-4], "eta_what": [1e-4, 4e-4]}   # 8 points
+GRID = {"eta_when": [0.05, 0.1, 0.2, 0.4], "eta_what": [4e-4, 1e-3]}   # 8 points
 
 
 def bench_reservoir_workers(quick=True):

@@ -24,7 +24,9 @@ def test_paradigm_switches_and_frozen_trials():
     k0 = tr.identity[0]                                                  # learning trial, outcome delivered
     assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, k0] == 0                 # cue response: not yet attended
     attended = ctrl["gate"][int(tr.cue_time[0] * 1e3):int(tr.stop_time[0] * 1e3), k0]
-    assert attended.sum() == pytest.approx(1.0 if tr.occurred[0] else 0.0)   # budget of 1 per trial
+    event = ctrl["target"][int(tr.cue_time[0] * 1e3):int(tr.stop_time[0] * 1e3), k0]
+    # the outcome event weighted by the gate sums to 1 per attended trial: one instar step per delivered outcome
+    assert (attended * event).sum() == pytest.approx(1.0 if tr.occurred[0] else 0.0)
     assert ctrl["gate"][int(tr.cue_time[0] * 1e3) + 50, 1 - k0] == 0
     assert ctrl["early"][int(tr.cue_time[0] * 1e3) + 50] == 1 and ctrl["early"][int(tr.cue_time[0] * 1e3) + 150] == 0
     assert ctrl["consolidate"][int(tr.cue_time[0] * 1e3) + 550] == 1     # ITI after a learning trial

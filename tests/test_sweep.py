@@ -198,7 +198,7 @@ def test_dendrites_and_reservoir_are_sweepable(tmp_path):
     assert read_results(dendrites.table["file"][0]).parameters["citation"].startswith("Ahmad & Hawkins")
 
     pytest.importorskip("neurosim.reservoir.network")
-    reservoir = run_sweep("yamada_chao_2025_reservoir", {"eta_when": [1e-4, 2e-4]}, out=tmp_path / "r",
+    reservoir = run_sweep("yamada_chao_2025_reservoir", {"eta_when": [0.1, 0.2]}, out=tmp_path / "r",
                           fixed={"n_neurons": 100, "n_trials": 4, "target": "numpy"}, verbose=False)
     assert reservoir.ok, reservoir.table["error"].tolist()
     assert (reservoir.table["rate_hz"] > 0).all()

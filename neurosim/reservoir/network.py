@@ -89,11 +89,12 @@ sq_c = """ + " + ".join(f"Sxx_{tau} - 2*k_{tau}*Sxr_{tau} + k_{tau}**2*Srr"
                                          for tau in ("fast", "mid", "slow")) + """ : 1
 """ + "".join(f"{name} : 1 (linked)\n" for name in _POPULATION_TRACES)
 
-# The "when" template of readout k is z_k = sum_tau,j w_k,tau,j f_tau,j with f = x - r*tau/tau_rate - <c>.  Its
-# weights change only at cue onsets, so between them the sums Z = sum_j w x and RW = sum_j w r are traces too
-# (jump w_k,tau,j when neuron j spikes, decay with x and r) and W = sum_j w is constant:
-# z_k = sum_tau Z_tau - RW_tau*tau/tau_rate - <c_tau>*W_tau, a few operations per spike instead of a sum over
-# every synapse every ms.  At a cue onset the weight change dw = acc_pre*opened is added to Z, RW and W as well.
+# The "when" template of readout k is z_k = g_k sum_tau,j w_k,tau,j f_tau,j / sqrt(|f|^2 + 1) with
+# f = x - r*tau/tau_rate - <c>.  Its weights change only at cue onsets, so between them the sums Z = sum_j w x and
+# RW = sum_j w r are traces too (jump w_k,tau,j when neuron j spikes, decay with x and r) and W = sum_j w is
+# constant: sum_tau Z_tau - RW_tau*tau/tau_rate - <c_tau>*W_tau, a few operations per spike instead of a sum over
+# every synapse every ms.  At a cue onset w moves by beta*(acc - w), and so do Z, RW and W (by the sums of acc*x,
+# acc*r and acc over the neurons).
 TEMPLATE_EQS = """
 dZ_fast/dt = -Z_fast/tau_fast : 1
 dZ_mid/dt = -Z_mid/tau_mid : 1
@@ -105,6 +106,9 @@ W_fast : 1
 W_mid : 1
 W_slow : 1
 opened : 1
+n_learned : 1
+beta : 1
+eta_when : 1 (shared, constant)
 AX_fast : 1 (linked)
 AX_mid : 1 (linked)
 AX_slow : 1 (linked)
@@ -130,17 +134,23 @@ TEMPLATE_CHANGE_EQS = ("AX_fast_post = acc_fast_pre*x_fast_pre : 1 (summed)\n"
                        "A1_mid_post = acc_mid_pre : 1 (summed)\n"
                        "A1_slow_post = acc_slow_pre : 1 (summed)")
 _TEMPLATE_SUMS = ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow")
-APPLY_TEMPLATE = ("Z_fast += int(opened > 0)*AX_fast; Z_mid += int(opened > 0)*AX_mid; "
-                  "Z_slow += int(opened > 0)*AX_slow\n"
-                  "RW_fast += int(opened > 0)*AR_fast; RW_mid += int(opened > 0)*AR_mid; "
-                  "RW_slow += int(opened > 0)*AR_slow\n"
-                  "W_fast += int(opened > 0)*A1_fast; W_mid += int(opened > 0)*A1_mid; "
-                  "W_slow += int(opened > 0)*A1_slow")
-APPLY_WEIGHTS = ("w_fast += int(opened_post > 0)*acc_fast_pre; w_mid += int(opened_post > 0)*acc_mid_pre; "
-                 "w_slow += int(opened_post > 0)*acc_slow_pre")
+APPLY_TEMPLATE = ("n_learned += int(opened > 0)\n"
+                  "beta = int(opened > 0)*clip(1.0/clip(n_learned, 1, inf), eta_when, 1)\n"
+                  "Z_fast += beta*(AX_fast - Z_fast); Z_mid += beta*(AX_mid - Z_mid); Z_slow += beta*(AX_slow - Z_slow)\n"
+                  "RW_fast += beta*(AR_fast - RW_fast); RW_mid += beta*(AR_mid - RW_mid); "
+                  "RW_slow += beta*(AR_slow - RW_slow)\n"
+                  "W_fast += beta*(A1_fast - W_fast); W_mid += beta*(A1_mid - W_mid); W_slow += beta*(A1_slow - W_slow)")
+APPLY_GAIN = "g += beta*(S_sz - g*S_zz)/(S_zz + int(S_zz <= 0))"
+APPLY_WEIGHTS = ("w_fast += beta_post*(acc_fast_pre - w_fast); w_mid += beta_post*(acc_mid_pre - w_mid); "
+                 "w_slow += beta_post*(acc_slow_pre - w_slow)")
 
 READOUT_EQS = """
-z : 1
+z_raw : 1
+z = g*z_raw : 1
+g : 1
+S_sz : 1
+S_zz : 1
+beta : 1 (linked)
 A_w : 1 (linked)
 dA_what : 1
 gamma_what : 1 (linked)
@@ -153,35 +163,40 @@ norm_c : 1 (linked)
 norm_m : 1 (linked)
 s = target(t, i) : 1
 o = outcome(t, i) : 1
-G = gate(t, i)/clip(A, surprise_floor, 1) : 1
+G = gate(t, i) : 1
 gain_when : 1
 gain_what : 1
 db_what/dt = gain_what/ms : 1
-eta_when : 1 (shared, constant)
 eta_what : 1 (shared, constant)
 """ + "".join(f"{name} : 1 (linked)\n" for name in _TEMPLATE_SUMS)
 
-# Three-factor rules, normalised (NLMS) so that one learning rate fits every reservoir size and rate:
-#   "when" (online):  de/dt = eta_when * M(t) * G(t) * f_pre / |f|^2 accumulates during the trial window,
-#                      M = s - z the signed timing error, f_pre = c_pre - <c> the presynaptic trace centred in
-#                      time (c = x - running mean) and across the population (<c>, see POPULATION_EQS); the
-#                      accumulated change is applied to w at the next cue onset (weights are fixed within a
-#                      trial, so the template cannot chase its own error inside the trial: online LMS peaked
-#                      early on a common transient).  G = gate / clip(A, surprise_floor, 1): the attention gate
-#                      (learning trial whose outcome k is delivered) scaled by the inverse expected outcome
-#                      probability A (Pearce-Hall-like associability: a rare outcome learns as much per
-#                      occurrence as a frequent one does per cue).  At most one readout attends per trial (one
-#                      outcome per trial), so the accumulator is kept per presynaptic neuron, driven by the sum
-#                      of the readouts' gains (the others' are exactly 0), and given at the cue onset to the
-#                      readout whose gate opened: the same change as a per-synapse accumulator, Ne instead of
-#                      K*Ne updates per ms.
+# Three-factor rules (the reservoir has no feedback from the readouts; all factors are Brian2 variables):
+#   "when" (online, instar):  on a trial whose outcome k is delivered, the template moves a step beta towards
+#                      the normalised network state at the outcome: dw_j = beta * sum_t M(t) G(t) (fh_j(t) - w_j),
+#                      M = s the outcome event (Gaussian at the delivered outcome), G the attention gate (scaled
+#                      so that sum_t M G = 1 per trial), fh = f/sqrt(|f|^2 + 1) with f_pre = c_pre - <c> the
+#                      presynaptic trace centred in time (c = x - running mean) and across the population (<c>,
+#                      see POPULATION_EQS).  The Hebbian part sum_t M G fh_j is accumulated during the trial
+#                      and applied with the decay at the next cue onset (weights are fixed within a trial).
+#                      beta = max(eta_when, 1/n) after the n-th attended trial: a running mean over the first
+#                      1/eta_when outcomes, then an exponential one that forgets an old latency in a few trials
+#                      (the delta rule's template moved along the small-variance directions that tell 200 from
+#                      300 ms only after ~50 trials; the instar is not slowed by them).  At most one readout
+#                      attends per trial (one outcome per trial), so the accumulator is kept per presynaptic
+#                      neuron, driven by the sum of the readouts' gains (the others' are exactly 0), and given at
+#                      the cue onset to the readout whose gate opened: Ne instead of K*Ne updates per ms.
+#   gain (error-modulated):   z = g * w.fh.  The signed prediction error of the outcome event, s - z, weighted by
+#                      the same M G and by z/g, moves g by the same beta towards the least-squares gain of the
+#                      trial, g += beta * (sum s z_raw MG - g sum z_raw^2 MG) / sum z_raw^2 MG, so z peaks near
+#                      1 at the outcome for every identity (a state that recurs less exactly, at long latencies,
+#                      matches its template less and would otherwise read as a less likely outcome).
 #   output:           y = [A]_+ z once the held cue response m has formed (after the early window): before that
 #                      A still reads the previous trial's cue, so latencies must exceed early_ms.
 #   "what" (offline): in the ITI, dv/dt = eta_what * (o - A) * C(t) * m_pre / (|m|^2 + 1), m_pre the cue
 #                      response held from the first 100 ms of the trial, o = 1 if outcome k occurred.
 # Order within Brian2's "groups" slot (every factor reads the traces as the previous step left them; the
 # accumulator reads the reservoir after its own update):
-#   at a cue onset: the accumulated "when" change summed over neurons (-10), added to Z/RW/W (-8) and to w
+#   at a cue onset: the accumulated "when" change summed over neurons (-10), beta and Z/RW/W (-8), w and g
 #                   (-7), the "what" change to w_what (-7), accumulators and gate flags cleared (-6);
 #   every ms:       POPULATION_MEANS (-5), TEMPLATE z (-4) (every 10 ms: |m|^2 and A_w summed, -4),
 #                   population and template traces decay (-2, reservoir clock), reservoir update (0), GAINS (1),
@@ -189,9 +204,10 @@ eta_what : 1 (shared, constant)
 POPULATION_MEANS = ("mean_fast = X_fast - R*tau_fast/tau_rate\nmean_mid = X_mid - R*tau_mid/tau_rate\n"
                     "mean_slow = X_slow - R*tau_slow/tau_rate\n"
                     "norm_c = sq_c - n_pop*(mean_fast**2 + mean_mid**2 + mean_slow**2)")
-TEMPLATE = ("z = (Z_fast - RW_fast*k_fast - mean_fast*W_fast) + (Z_mid - RW_mid*k_mid - mean_mid*W_mid) "
-            "+ (Z_slow - RW_slow*k_slow - mean_slow*W_slow)")
-GAINS = ("gain_when = eta_when*(s - z)*G/(norm_c + 1)\n"
+TEMPLATE = ("z_raw = ((Z_fast - RW_fast*k_fast - mean_fast*W_fast) + (Z_mid - RW_mid*k_mid - mean_mid*W_mid) "
+            "+ (Z_slow - RW_slow*k_slow - mean_slow*W_slow))/sqrt(norm_c + 1)")
+GAINS = ("gain_when = s*G/sqrt(norm_c + 1)\n"
+         "S_sz += s*G*s*z_raw\nS_zz += s*G*z_raw**2\n"
          "gain_what = eta_what*(o - A)*consolidate(t)/(norm_m + 1)\n"
          "gamma_what += gain_what\n"
          "dA_what += gain_what*norm_m")
@@ -362,7 +378,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         namespace = dict(
             tau_fast=reservoir.tau_traces_ms[0] * ms, tau_mid=reservoir.tau_traces_ms[1] * ms,
             tau_slow=reservoir.tau_traces_ms[2] * ms, tau_rate=reservoir.tau_rate_ms * ms,
-            tau_hold=reservoir.tau_hold_ms * ms, surprise_floor=readout.surprise_floor, n_pop=float(n_exc),
+            tau_hold=reservoir.tau_hold_ms * ms, n_pop=float(n_exc),
             early=b2.TimedArray(ctrl["early"], dt=1 * ms, name="ta_early"),
             gate=b2.TimedArray(ctrl["gate"] * (1.0 if plasticity else 0.0), dt=1 * ms, name="ta_gate"),
             consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
@@ -440,7 +456,9 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         out.gamma_what = b2.linked_var(what, "gamma_what")
         for name in _TEMPLATE_CHANGE:
             setattr(template, name, b2.linked_var(change, name, index=zero))
-        out.eta_when = readout.eta_when
+        template.eta_when = readout.eta_when
+        out.beta = b2.linked_var(template, "beta")
+        out.g = 1.0
         out.eta_what = readout.eta_what
         exc = res[:n_exc]  # after the links: a subgroup sees only the variables its group has when it is made
         step = dict(dt=1 * ms, when="groups")
@@ -448,6 +466,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         code = [
             template.run_regularly(APPLY_TEMPLATE, order=-8, name="readout_apply_template", **at_onset),
             when_syn.run_regularly(APPLY_WEIGHTS, order=-7, name="readout_apply_when", **at_onset),
+            out.run_regularly(APPLY_GAIN, order=-7, name="readout_apply_gain", **at_onset),
+            out.run_regularly("S_sz = 0; S_zz = 0", order=-6, name="readout_clear_gain_sums", **at_onset),
             exc.run_regularly("acc_fast = 0; acc_mid = 0; acc_slow = 0", order=-6, name="readout_clear_acc",
                               **at_onset),
             template.run_regularly("opened = 0", order=-6, name="readout_clear_opened", **at_onset),

@@ -45,9 +45,8 @@ class InputParams:
 @dataclass(frozen=True)
 class ReadoutParams:
     """Three-factor readout: y_k = A_k * z_k, 'when' z_k learned online, 'what' A_k consolidated offline."""
-    eta_when: float = 2.0                 # NLMS step per trial: de/dt = eta * M(t) * G(t) * f(t) / |f|^2, e -> w per trial
+    eta_when: float = 0.1                 # instar step per attended trial (1/n over the first 1/eta trials)
     attention_after_ms: float = 150.0     # the attention gate stays open until 150 ms after the delivered outcome
-    surprise_floor: float = 0.5           # G = gate / clip(A, floor, 1): at most 2x the rate for rare outcomes
     eta_what: float = 1.0e-3              # per ms, offline NLMS rule during the inter-trial interval
     target_width_ms: float = 10.0         # sd of the Gaussian outcome event the readout is taught to predict
 

@@ -141,9 +141,9 @@ class Paradigm:
           early (T,):     1 in the first ``early_ms`` of every trial (the held cue response m_j forms there),
           gate (T x K):   attention gate G_k(t) of a learning trial whose outcome k is delivered: open from the
                           end of the cue response (``early_ms``) until ``attention_after_ms`` after the outcome
-                          (or the end of the trial), with density 1/(open duration in ms) so that it integrates
-                          to 1 over every such trial (a fixed attention budget per trial: the learning step per
-                          trial does not grow with the latency, which bounds the stable learning rate),
+                          (or the end of the trial), scaled so that the outcome event weighted by the gate sums
+                          to 1 over every such trial (sum_t target*gate*dt = 1: each delivered outcome moves the
+                          "when" template by one step, whatever the event's truncation by the gate),
           consolidate (T,): 1 in the ITI after a learning trial (offline "what" consolidation),
           outcome (T x K): during that ITI, 1 for the identity whose outcome occurred in the trial.
         """
@@ -167,7 +167,7 @@ class Paradigm:
                 if row.occurred:
                     stop = min(row.outcome_time * 1e3 + attention_after_ms, c0 + self.trial_ms)
                     attend = (t >= c0 + early_ms) & (t < stop)
-                    gate[attend, row.identity] = 1.0 / (attend.sum() * dt_ms)
+                    gate[attend, row.identity] = 1.0 / (target[attend, row.identity].sum() * dt_ms)
                     outcome[iti, row.identity] = 1.0
         return dict(target=target, early=early, gate=gate, consolidate=consolidate, outcome=outcome)
 
