@@ -136,10 +136,9 @@ TEMPLATE_CHANGE_EQS = ("AX_fast_post = acc_fast_pre*x_fast_pre : 1 (summed)\n"
 _TEMPLATE_SUMS = ("Z_fast", "Z_mid", "Z_slow", "RW_fast", "RW_mid", "RW_slow", "W_fast", "W_mid", "W_slow")
 APPLY_TEMPLATE = ("n_learned += int(opened > 0)\n"
                   "beta = int(opened > 0)*clip(1.0/clip(n_learned, 1, inf), eta_when, 1)\n"
-                  "Z_fast += beta*(AX_fast - Z_fast); Z_mid += beta*(AX_mid - Z_mid); Z_slow += beta*(AX_slow - Z_slow)\n"
-                  "RW_fast += beta*(AR_fast - RW_fast); RW_mid += beta*(AR_mid - RW_mid); "
-                  "RW_slow += beta*(AR_slow - RW_slow)\n"
-                  "W_fast += beta*(A1_fast - W_fast); W_mid += beta*(A1_mid - W_mid); W_slow += beta*(A1_slow - W_slow)")
+                  + "\n".join(f"{total}_{tau} += beta*({change}_{tau} - {total}_{tau})"
+                              for total, change in (("Z", "AX"), ("RW", "AR"), ("W", "A1"))
+                              for tau in ("fast", "mid", "slow")))
 APPLY_GAIN = "g += beta*(S_sz - g*S_zz)/(S_zz + int(S_zz <= 0))"
 APPLY_WEIGHTS = ("w_fast += beta_post*(acc_fast_pre - w_fast); w_mid += beta_post*(acc_mid_pre - w_mid); "
                  "w_slow += beta_post*(acc_slow_pre - w_slow)")
