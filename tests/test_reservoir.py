@@ -38,6 +38,23 @@ def test_runtime_and_cpp_standalone_give_identical_spikes(noise):
     np.testing.assert_allclose(a.final_w_when, b.final_w_when, rtol=1e-6, atol=1e-9)
 
 
+def test_continuation_starts_from_the_learned_readouts():
+    """initial_weights = a run's final readout state: a frozen continuation keeps it, a wrong tuple is refused."""
+    from neurodata.errors import InvalidInputError
+    from neurosim.reservoir.network import simulate
+    par = Paradigm([150, 250], [1.0, 1.0], 4, seed=1, trial_ms=300, iti_ms=100)
+    res = ReservoirParams(n_neurons=200)
+    a = simulate(par, seed=0, device="runtime", target="numpy", reservoir=res, record_weights=False)
+    state = (a.final_w_when, a.final_w_what, a.final_b_what, a.final_g)
+    assert np.abs(a.final_w_when).max() > 0 and not np.allclose(a.final_g, 1.0)   # something was learned
+    b = simulate(par, seed=0, device="runtime", target="numpy", reservoir=res, record_weights=False,
+                 plasticity=False, initial_weights=state)
+    for got, want in zip((b.final_w_when, b.final_w_what, b.final_b_what, b.final_g), state):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(InvalidInputError, match="w_when, w_what, b_what, g"):
+        simulate(par, seed=0, device="runtime", target="numpy", reservoir=res, initial_weights=state[:2])
+
+
 def test_thalamic_noise_is_standard_normal():
     """The counter-based ziggurat (NumPy twin of thalamic_noise.h): 10^6 draws over 1000 neurons x 1000 steps are
     N(0, 1) (KS distance < 1.36/sqrt(n), the 5 % critical value; tail mass beyond the ziggurat's 3.654 within 10 %

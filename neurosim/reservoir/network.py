@@ -315,6 +315,7 @@ class SimulationResult:
     final_w_when: np.ndarray = None       # (K, 3, Ne)
     final_w_what: np.ndarray = None       # (K, Ne)
     final_b_what: np.ndarray = None       # (K,) gain bias
+    final_g: np.ndarray = None            # (K,) "when" gain
     cue_spikes: tuple = None              # (indices, times s)
     stimulus_spikes: tuple = None
     wall_time_s: float = None
@@ -333,8 +334,9 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     """Run the reservoir + readouts on ``paradigm`` and return a :class:`SimulationResult`.
 
     ``device`` is a :func:`neurosim.backends.use_device` name; ``noise=False`` removes the thalamic noise
-    (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` = (w_when, w_what),
-    shapes (K, 3, Ne) and (K, Ne), continues from a previous run.
+    (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` =
+    (w_when, w_what, b_what, g), shapes (K, 3, Ne), (K, Ne), (K,) and (K,) (a result's final_w_when, final_w_what,
+    final_b_what, final_g), continues from a previous run: the templates then move by eta_when per outcome from the first one on (no running mean from scratch).
     """
     import time
 
@@ -360,13 +362,18 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     _check_one_attended_outcome_per_trial(ctrl["gate"], int(round(trial_period_ms)))
     noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh) * (1.0 if noise else 0.0)
     if initial_weights is None:
-        w_when0 = np.zeros((k_id, 3, n_exc))
-        w_what0 = np.zeros((k_id, n_exc))
+        w_when0, w_what0, b0, g0 = np.zeros((k_id, 3, n_exc)), np.zeros((k_id, n_exc)), np.zeros(k_id), np.ones(k_id)
+        n_learned0 = 0.0
     else:
-        w_when0, w_what0 = (np.asarray(x, float) for x in initial_weights)
-        if w_when0.shape != (k_id, 3, n_exc) or w_what0.shape != (k_id, n_exc):
-            raise InvalidInputError(f"initial_weights must be ({k_id}, 3, {n_exc}) and ({k_id}, {n_exc}) arrays; got "
-                                    f"{w_when0.shape} and {w_what0.shape}.")
+        if len(initial_weights) != 4:
+            raise InvalidInputError("initial_weights must be (w_when, w_what, b_what, g); got "
+                                    f"{len(initial_weights)} arrays instead.")
+        w_when0, w_what0, b0, g0 = (np.asarray(x, float) for x in initial_weights)
+        want = ((k_id, 3, n_exc), (k_id, n_exc), (k_id,), (k_id,))
+        if (w_when0.shape, w_what0.shape, b0.shape, g0.shape) != want:
+            raise InvalidInputError(f"initial_weights must have the shapes {want}; got {w_when0.shape}, "
+                                    f"{w_what0.shape}, {b0.shape} and {g0.shape}.")
+        n_learned0 = np.ceil(1.0 / readout.eta_when)   # past the running-mean phase
 
     with use_device(device, directory=directory, threads=threads, target=target,
                     label="reservoir") as dev:
@@ -457,7 +464,9 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             setattr(template, name, b2.linked_var(change, name, index=zero))
         template.eta_when = readout.eta_when
         out.beta = b2.linked_var(template, "beta")
-        out.g = 1.0
+        out.g = g0
+        out.b_what = b0
+        template.n_learned = n_learned0
         out.eta_what = readout.eta_what
         exc = res[:n_exc]  # after the links: a subgroup sees only the variables its group has when it is made
         step = dict(dt=1 * ms, when="groups")
@@ -527,5 +536,6 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         pending = np.asarray(what.gamma_what[:])[None, :] * np.asarray(res.m[:n_exc])[:, None]
         result.final_w_what = (np.asarray(ro.w_what[:]).reshape(n_exc, k_id) + pending).T.copy()
         result.final_b_what = np.asarray(out.b_what[:]).copy()
+        result.final_g = np.asarray(out.g[:]).copy()
     logger.info("reservoir: %.1f s simulated in %.1f s wall on %s", paradigm.duration_ms / 1e3, wall, device)
     return result
