@@ -336,7 +336,8 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     ``device`` is a :func:`neurosim.backends.use_device` name; ``noise=False`` removes the thalamic noise
     (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` =
     (w_when, w_what, b_what, g), shapes (K, 3, Ne), (K, Ne), (K,) and (K,) (a result's final_w_when, final_w_what,
-    final_b_what, final_g), continues from a previous run: the templates then move by eta_when per outcome from the first one on (no running mean from scratch).
+    final_b_what, final_g), continues from a previous run: the templates then move by eta_when per outcome from the
+    first one on (no running mean from scratch).
     """
     import time
 
