@@ -20,6 +20,18 @@ _PROFILE = False
 IZHIKEVICH_EQS = """
 dv/dt = (0.04*v**2 + 5*v + 140 - u + I_noise)/ms : 1
 du/dt = a*(b*v - u)/ms : 1
+I_noise : 1
+a : 1 (constant)
+b : 1 (constant)
+c : 1 (constant)
+d : 1 (constant)
+noise_sd : 1 (constant)
+"""
+RESET = "v = c; u += d"
+# What the readouts read of each of their presynaptic (excitatory) neurons: spike traces, running rate, held cue
+# response, and the "when" accumulator.  Only the readouts' inputs carry these (a separate group), so at large N
+# the reservoir's other neurons update v and u alone.
+READOUT_INPUT_EQS = """
 dx_fast/dt = -x_fast/tau_fast : 1
 dx_mid/dt = -x_mid/tau_mid : 1
 dx_slow/dt = -x_slow/tau_slow : 1
@@ -28,12 +40,6 @@ c_fast = x_fast - r*tau_fast/tau_rate : 1
 c_mid = x_mid - r*tau_mid/tau_rate : 1
 c_slow = x_slow - r*tau_slow/tau_rate : 1
 dm/dt = early(t)*(c_slow - m)/tau_hold : 1
-I_noise : 1
-a : 1 (constant)
-b : 1 (constant)
-c : 1 (constant)
-d : 1 (constant)
-noise_sd : 1 (constant)
 # the readouts' "when" accumulator of this presynaptic neuron and what it reads (ACCUMULATE)
 acc_fast : 1
 acc_mid : 1
@@ -43,7 +49,7 @@ mean_fast : 1 (linked)
 mean_mid : 1 (linked)
 mean_slow : 1 (linked)
 """
-RESET = "v = c; u += d; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
+READOUT_INPUT_RESET = "; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
 
 # Population statistics of the excitatory traces, shared by all readouts: the mean of each centred trace over
 # the population (subtracted from every feature: a global, inhibition-like normalisation that removes the
@@ -51,7 +57,7 @@ RESET = "v = c; u += d; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
 # learning rate) and the squared norm |c|^2 = sum_j sum_tau c_tau,j^2 that normalises the updates.  All are
 # population traces driven by every excitatory spike, with the same Euler decay on the reservoir clock as the
 # neurons' own traces, so they equal the sums over neurons to rounding without a loop over neurons every step:
-# the means X, R (jump 1/Ne), and the second moments Sxx = sum x^2, Sxr = sum x*r, Srr = sum r^2, which decay by
+# the means X, R (jump 1/Nr, Nr the readouts' inputs), and the second moments Sxx = sum x^2, Sxr = sum x*r, Srr = sum r^2, which decay by
 # the square (product) of the traces' Euler factors (effective time constants tau_*_sq below) and jump by what
 # a spike adds to x^2, x*r, r^2 (2x+1, x+r+1, 2r+1, with x and r before the spike's own jump).
 POPULATION_EQS = """
@@ -77,7 +83,7 @@ CUE_NORM = "norm_m_post = m_pre**2 : 1 (summed)"
 _POPULATION_TRACES = ("X_fast", "X_mid", "X_slow", "R", "Sxx_fast", "Sxx_mid", "Sxx_slow", "Sxr_fast", "Sxr_mid",
                       "Sxr_slow", "Srr")
 # one-neuron group on the readout clock: the population means (read by the readouts and the accumulators), the
-# norm |f|^2 = |c|^2 - Ne*sum_tau <c_tau>^2 (read by the readouts) and the sum of the readouts' "when" gains (read
+# norm |f|^2 = |c|^2 - Nr*sum_tau <c_tau>^2 (read by the readouts) and the sum of the readouts' "when" gains (read
 # by the accumulators)
 SHARED_EQS = """
 mean_fast : 1
@@ -183,7 +189,7 @@ eta_what : 1 (shared, constant)
 #                      300 ms only after ~50 trials; the instar is not slowed by them).  At most one readout
 #                      attends per trial (one outcome per trial), so the accumulator is kept per presynaptic
 #                      neuron, driven by the sum of the readouts' gains (the others' are exactly 0), and given at
-#                      the cue onset to the readout whose gate opened: Ne instead of K*Ne updates per ms.
+#                      the cue onset to the readout whose gate opened: Nr instead of K*Nr updates per ms.
 #   gain (error-modulated):   z = g * w.fh.  The signed prediction error of the outcome event, s - z, weighted by
 #                      the same M G and by z/g, moves g by the same beta towards the least-squares gain of the
 #                      trial, g += beta * (sum s z_raw MG - g sum z_raw^2 MG) / sum z_raw^2 MG, so z peaks near
@@ -304,16 +310,17 @@ class SimulationResult:
     spike_t: np.ndarray
     n_neurons: int
     n_exc: int
+    n_readout_inputs: int                 # the readouts read reservoir neurons 0..n_readout_inputs-1 (excitatory)
     readout_t: np.ndarray = None          # (T,) s
     readout_y: np.ndarray = None          # (T, K) prediction y_k = A_k z_k
     readout_z: np.ndarray = None          # (T, K) "when" template z_k
     readout_A: np.ndarray = None          # (T, K) "what" gain A_k
     readout_s: np.ndarray = None          # (T, K) teacher (outcome events)
     weight_t: np.ndarray = None           # (S,) s
-    w_when: np.ndarray = None             # (S, K, 3, Ne) timing weights on the fast, mid, slow centred traces
-    w_what: np.ndarray = None             # (S, K, Ne) gain weights on the held cue response m
-    final_w_when: np.ndarray = None       # (K, 3, Ne)
-    final_w_what: np.ndarray = None       # (K, Ne)
+    w_when: np.ndarray = None             # (S, K, 3, Nr) timing weights on the fast, mid, slow centred traces
+    w_what: np.ndarray = None             # (S, K, Nr) gain weights on the held cue response m
+    final_w_when: np.ndarray = None       # (K, 3, Nr)
+    final_w_what: np.ndarray = None       # (K, Nr)
     final_b_what: np.ndarray = None       # (K,) gain bias
     final_g: np.ndarray = None            # (K,) "when" gain
     cue_spikes: tuple = None              # (indices, times s)
@@ -335,7 +342,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
 
     ``device`` is a :func:`neurosim.backends.use_device` name; ``noise=False`` removes the thalamic noise
     (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` =
-    (w_when, w_what, b_what, g), shapes (K, 3, Ne), (K, Ne), (K,) and (K,) (a result's final_w_when, final_w_what,
+    (w_when, w_what, b_what, g), shapes (K, 3, Nr), (K, Nr), (K,) and (K,) with Nr the readouts' fan-in (a result's final_w_when, final_w_what,
     final_b_what, final_g), continues from a previous run: the templates then move by eta_when per outcome from the
     first one on (no running mean from scratch).
     """
@@ -350,6 +357,11 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     if n < 10:
         raise InvalidInputError(f"The 'n_neurons' parameter of ReservoirParams must be >= 10. Got {n} instead.")
     n_exc, a, b, c, d = izhikevich_2003_parameters(n, reservoir.frac_exc, res_rng)
+    fan_in = reservoir.readout_fan_in
+    if not isinstance(fan_in, (int, np.integer)) or fan_in < 1:
+        raise InvalidInputError("The 'readout_fan_in' parameter of ReservoirParams must be an int >= 1. "
+                                f"Got {fan_in!r} instead.")
+    n_read = min(n_exc, int(fan_in))   # the readouts read neurons 0..n_read-1 (excitatory, in random order)
     pre, post, w = reservoir_connectivity(reservoir, res_rng)
     v0 = -65.0 + 5.0 * res_rng.random(n)       # spread initial states (same on every device)
     k_id = paradigm.n_identities
@@ -363,14 +375,14 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
     _check_one_attended_outcome_per_trial(ctrl["gate"], int(round(trial_period_ms)))
     noise_sd = np.where(np.arange(n) < n_exc, reservoir.noise_exc, reservoir.noise_inh) * (1.0 if noise else 0.0)
     if initial_weights is None:
-        w_when0, w_what0, b0, g0 = np.zeros((k_id, 3, n_exc)), np.zeros((k_id, n_exc)), np.zeros(k_id), np.ones(k_id)
+        w_when0, w_what0, b0, g0 = np.zeros((k_id, 3, n_read)), np.zeros((k_id, n_read)), np.zeros(k_id), np.ones(k_id)
         n_learned0 = 0.0
     else:
         if len(initial_weights) != 4:
             raise InvalidInputError("initial_weights must be (w_when, w_what, b_what, g); got "
                                     f"{len(initial_weights)} arrays instead.")
         w_when0, w_what0, b0, g0 = (np.asarray(x, float) for x in initial_weights)
-        want = ((k_id, 3, n_exc), (k_id, n_exc), (k_id,), (k_id,))
+        want = ((k_id, 3, n_read), (k_id, n_read), (k_id,), (k_id,))
         if (w_when0.shape, w_what0.shape, b0.shape, g0.shape) != want:
             raise InvalidInputError(f"initial_weights must have the shapes {want}; got {w_when0.shape}, "
                                     f"{w_what0.shape}, {b0.shape} and {g0.shape}.")
@@ -385,7 +397,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         namespace = dict(
             tau_fast=reservoir.tau_traces_ms[0] * ms, tau_mid=reservoir.tau_traces_ms[1] * ms,
             tau_slow=reservoir.tau_traces_ms[2] * ms, tau_rate=reservoir.tau_rate_ms * ms,
-            tau_hold=reservoir.tau_hold_ms * ms, n_pop=float(n_exc),
+            tau_hold=reservoir.tau_hold_ms * ms, n_pop=float(n_read),
             early=b2.TimedArray(ctrl["early"], dt=1 * ms, name="ta_early"),
             gate=b2.TimedArray(ctrl["gate"] * (1.0 if plasticity else 0.0), dt=1 * ms, name="ta_gate"),
             consolidate=b2.TimedArray(ctrl["consolidate"] * (1.0 if plasticity else 0.0), dt=1 * ms,
@@ -395,28 +407,54 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             thalamic_gauss=thalamic_gauss_function(), noise_seed=net_seed % (2 ** 31 - 1),
             outcome=b2.TimedArray(ctrl["outcome"], dt=1 * ms, name="ta_outcome"),
         )
-        res = b2.NeuronGroup(n, IZHIKEVICH_EQS, threshold="v >= 30", reset=RESET,
-                             method="euler", namespace=namespace, name="reservoir")
-        res.a, res.b, res.c, res.d = a, b, c, d
-        res.v = v0
-        res.u = b * v0
-        res.noise_sd = noise_sd
-        objects = [res]
-        if noise:
-            # Izhikevich (2003) redraws the thalamic input once per ms
-            objects.append(res.run_regularly("I_noise = noise_sd*thalamic_gauss(i, int(t/ms + 0.5), noise_seed)",
-                                             dt=1 * ms, name="reservoir_noise"))
-        rec = b2.Synapses(res, res, "w : 1 (constant)", on_pre="v_post += w", name="reservoir_syn")
-        rec.connect(i=pre, j=post)
-        rec.w = w
+        # Two groups with the same neurons: the readouts' inputs (neurons 0..n_read-1, with their traces) and the
+        # rest (v and u only).  Synapses stay sorted by presynaptic index and their pathways run in name order
+        # (cue inputs, then from the readouts' inputs, then from the rest), so every neuron sums its inputs in the
+        # same order as in one group: the split changes no spike.
+        groups = [("reservoir", slice(0, n_read), IZHIKEVICH_EQS + READOUT_INPUT_EQS, RESET + READOUT_INPUT_RESET)]
+        if n > n_read:
+            groups.append(("reservoir_rest", slice(n_read, n), IZHIKEVICH_EQS, RESET))
+        parts, objects, spike_monitors = [], [], []
+        for name, part, eqs, reset in groups:
+            group = b2.NeuronGroup(part.stop - part.start, eqs, threshold="v >= 30", reset=reset, method="euler",
+                                   namespace=dict(namespace, first_index=part.start), name=name)
+            group.a, group.b, group.c, group.d = a[part], b[part], c[part], d[part]
+            group.v = v0[part]
+            group.u = b[part] * v0[part]
+            group.noise_sd = noise_sd[part]
+            if noise:
+                # Izhikevich (2003) redraws the thalamic input once per ms; drawn by the neuron's reservoir index
+                objects.append(group.run_regularly(
+                    "I_noise = noise_sd*thalamic_gauss(i + first_index, int(t/ms + 0.5), noise_seed)",
+                    dt=1 * ms, name=f"{name}_noise"))
+            parts.append((name, part, group))
+            spike_monitors.append(b2.SpikeMonitor(group, name=f"{name}_spikes"))
+        res = parts[0][2]
+        objects += [group for _, _, group in parts] + spike_monitors
+
+        def connect(source, syn_pre, syn_post, weights, model, on_pre, prefix):
+            """Synapses from ``source`` into each reservoir group (post in reservoir indices)."""
+            made = []
+            for name, part, group in parts:
+                into = (syn_post >= part.start) & (syn_post < part.stop)
+                if into.any():
+                    syn = b2.Synapses(source, group, model, on_pre=on_pre,
+                                      name=prefix if name == "reservoir" else f"{prefix}_rest")
+                    syn.connect(i=syn_pre[into], j=syn_post[into] - part.start)
+                    if weights is not None:
+                        syn.w = weights[into]
+                    made.append(syn)
+            return made
+
+        for name, part, group in parts:
+            out_of = (pre >= part.start) & (pre < part.stop)
+            objects += connect(group, pre[out_of] - part.start, post[out_of], w[out_of], "w : 1 (constant)",
+                               "v_post += w", f"reservoir_syn_from_{name[len('reservoir_'):] or 'read'}")
         cue = b2.SpikeGeneratorGroup(k_id * inputs.n_per_cue, cue_idx, cue_tms * ms, name="cue_input")
-        cue_syn = b2.Synapses(cue, res, on_pre=f"v_post += {inputs.w_input!r}", name="cue_syn")
-        cue_syn.connect(i=cue_pre, j=cue_post)
+        objects += connect(cue, cue_pre, cue_post, None, "", f"v_post += {inputs.w_input!r}", "cue_syn")
         stim = b2.SpikeGeneratorGroup(k_id * inputs.n_per_stimulus, stim_idx, stim_tms * ms, name="stimulus_input")
         if inputs.stimulus_to_reservoir:
-            stim_syn = b2.Synapses(stim, res, on_pre=f"v_post += {inputs.w_input!r}", name="stimulus_syn")
-            stim_syn.connect(i=stim_pre, j=stim_post)
-            objects.append(stim_syn)
+            objects += connect(stim, stim_pre, stim_post, None, "", f"v_post += {inputs.w_input!r}", "stimulus_syn")
         # readouts and their plasticity on a 1 ms clock (the teacher and gates are 1 ms TimedArrays): half the cost;
         # the population and template traces follow the reservoir clock (they mirror the neurons' traces step for
         # step); the changes of the "when" weights happen on a clock of one trial period, at the cue onsets
@@ -424,21 +462,21 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         zero = np.zeros(k_id, dtype=int)
         pop = b2.NeuronGroup(1, POPULATION_EQS, method="euler", namespace=namespace, name="readout_population",
                              order=-2)
-        pop_syn = b2.Synapses(res[:n_exc], pop, on_pre=POPULATION_ON_SPIKE, namespace=namespace,
+        pop_syn = b2.Synapses(res, pop, on_pre=POPULATION_ON_SPIKE, namespace=namespace,
                               name="readout_population_syn")
         pop_syn.connect()
         cue_norm = b2.NeuronGroup(1, "norm_m : 1", name="readout_norm_m", dt=10 * ms, order=-3)
-        cue_norm_syn = b2.Synapses(res[:n_exc], cue_norm, CUE_NORM, namespace=namespace, name="readout_norm_m_syn")
+        cue_norm_syn = b2.Synapses(res, cue_norm, CUE_NORM, namespace=namespace, name="readout_norm_m_syn")
         cue_norm_syn.connect()
         change = b2.NeuronGroup(1, "\n".join(f"{name} : 1" for name in _TEMPLATE_CHANGE),
                                 name="readout_template_change", dt=period, order=-9)
-        change_syn = b2.Synapses(res[:n_exc], change, TEMPLATE_CHANGE_EQS, namespace=namespace,
+        change_syn = b2.Synapses(res, change, TEMPLATE_CHANGE_EQS, namespace=namespace,
                                  name="readout_template_change_syn")
         change_syn.connect()
         out = b2.NeuronGroup(k_id, READOUT_EQS, method="euler", namespace=namespace, name="readout", dt=1 * ms)
         template = b2.NeuronGroup(k_id, TEMPLATE_EQS, method="euler", namespace=namespace, name="readout_template",
                                   order=-2)
-        when_syn = b2.Synapses(res[:n_exc], template, WHEN_SYN_EQS, on_pre=WHEN_ON_SPIKE, namespace=namespace,
+        when_syn = b2.Synapses(res, template, WHEN_SYN_EQS, on_pre=WHEN_ON_SPIKE, namespace=namespace,
                                name="readout_when_syn")
         when_syn.connect()  # all-to-all; synapse order in Brian2 is pre-major: index = pre*K + post
         for n_tau, name in enumerate(("w_fast", "w_mid", "w_slow")):
@@ -469,7 +507,6 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         out.b_what = b0
         template.n_learned = n_learned0
         out.eta_what = readout.eta_what
-        exc = res[:n_exc]  # after the links: a subgroup sees only the variables its group has when it is made
         step = dict(dt=1 * ms, when="groups")
         at_onset = dict(dt=period, when="groups")
         code = [
@@ -477,33 +514,32 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
             when_syn.run_regularly(APPLY_WEIGHTS, order=-7, name="readout_apply_when", **at_onset),
             out.run_regularly(APPLY_GAIN, order=-7, name="readout_apply_gain", **at_onset),
             out.run_regularly("S_sz = 0; S_zz = 0", order=-6, name="readout_clear_gain_sums", **at_onset),
-            exc.run_regularly("acc_fast = 0; acc_mid = 0; acc_slow = 0", order=-6, name="readout_clear_acc",
+            res.run_regularly("acc_fast = 0; acc_mid = 0; acc_slow = 0", order=-6, name="readout_clear_acc",
                               **at_onset),
             template.run_regularly("opened = 0", order=-6, name="readout_clear_opened", **at_onset),
             shared.run_regularly(POPULATION_MEANS, order=-5, name="readout_means", **step),
             out.run_regularly(TEMPLATE, order=-4, name="readout_template_sum", **step),
             out.run_regularly(GAINS, order=1, name="readout_gains", **step),
             template.run_regularly("opened += int(gate(t, i) > 0)", order=1, name="readout_attended", **step),
-            exc.run_regularly(ACCUMULATE, order=3, name="readout_accumulate", **step),
+            res.run_regularly(ACCUMULATE, order=3, name="readout_accumulate", **step),
         ]
-        ro = b2.Synapses(res[:n_exc], what, WHAT_SYN_EQS, namespace=namespace, name="readout_syn")
+        ro = b2.Synapses(res, what, WHAT_SYN_EQS, namespace=namespace, name="readout_syn")
         ro.connect()  # same order as when_syn
         ro.w_what = w_what0.T.ravel()
         code += [ro.run_regularly("w_what += gamma_what_post*m_pre", order=-7, name="readout_apply_what", **at_onset),
                  what.run_regularly("gamma_what = 0", order=-6, name="readout_clear_gamma", **at_onset),
                  out.run_regularly("dA_what = 0", order=-6, name="readout_clear_dA", **at_onset)]
-        spk = b2.SpikeMonitor(res, name="reservoir_spikes")
         cue_mon = b2.SpikeMonitor(cue, name="cue_spikes")
         stim_mon = b2.SpikeMonitor(stim, name="stimulus_spikes")
         objects += [pop, pop_syn, cue_norm, cue_norm_syn, change, change_syn, out, template, when_syn, shared,
-                    gain_sum_syn, what, *code, ro, rec, cue, cue_syn, stim, spk, cue_mon, stim_mon]
+                    gain_sum_syn, what, *code, ro, cue, stim, cue_mon, stim_mon]
         if record_readout:
             rmon = b2.StateMonitor(out, ["y", "z", "A", "s"], record=True, dt=1 * ms, name="readout_monitor")
             objects.append(rmon)
         if record_weights:
-            wmon = b2.StateMonitor(when_syn, ["w_fast", "w_mid", "w_slow"], record=np.arange(n_exc * k_id),
+            wmon = b2.StateMonitor(when_syn, ["w_fast", "w_mid", "w_slow"], record=np.arange(n_read * k_id),
                                    dt=period, name="weight_monitor")
-            what_mon = b2.StateMonitor(ro, "w_what", record=np.arange(n_exc * k_id), dt=period,
+            what_mon = b2.StateMonitor(ro, "w_what", record=np.arange(n_read * k_id), dt=period,
                                        name="what_weight_monitor")
             objects += [wmon, what_mon]
         net = b2.Network(*objects, name="reservoir_network")
@@ -512,11 +548,16 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         wall = time.perf_counter() - t0
         # standalone: time of the compiled simulation alone (code generation and make are not simulation)
         wall = float(getattr(dev, "_last_run_time", None) or wall)
+        # one spike train over the reservoir's indices, in time order and by index within a step (as one group)
+        spike_i = np.concatenate([np.asarray(mon.i[:], dtype=np.int64) + part.start
+                                  for mon, (_, part, _) in zip(spike_monitors, parts)])
+        spike_t = np.concatenate([np.asarray(mon.t[:] / b2.second) for mon in spike_monitors])
+        order = np.lexsort((spike_i, spike_t))
         result = SimulationResult(
             paradigm=paradigm, params=dict(reservoir=reservoir, inputs=inputs, readout=readout, noise=noise,
                                            plasticity=plasticity, seed=seed, device=device),
-            spike_i=np.asarray(spk.i[:], dtype=np.int64), spike_t=np.asarray(spk.t[:] / b2.second),
-            n_neurons=n, n_exc=n_exc, wall_time_s=wall,
+            spike_i=spike_i[order], spike_t=spike_t[order], n_neurons=n, n_exc=n_exc, n_readout_inputs=n_read,
+            wall_time_s=wall,
             cue_spikes=(np.asarray(cue_mon.i[:]), np.asarray(cue_mon.t[:] / b2.second)),
             stimulus_spikes=(np.asarray(stim_mon.i[:]), np.asarray(stim_mon.t[:] / b2.second)))
         if record_readout:
@@ -528,14 +569,14 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         if record_weights:
             result.weight_t = np.asarray(wmon.t[:] / b2.second)
             # monitor shape (synapses, samples); synapse index = pre*K + post
-            result.w_when = np.stack([np.asarray(getattr(wmon, name)[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0)
+            result.w_when = np.stack([np.asarray(getattr(wmon, name)[:]).reshape(n_read, k_id, -1).transpose(2, 1, 0)
                                       for name in ("w_fast", "w_mid", "w_slow")], axis=2)
-            result.w_what = np.asarray(what_mon.w_what[:]).reshape(n_exc, k_id, -1).transpose(2, 1, 0).copy()
-        result.final_w_when = np.stack([np.asarray(getattr(when_syn, name)[:]).reshape(n_exc, k_id).T
+            result.w_what = np.asarray(what_mon.w_what[:]).reshape(n_read, k_id, -1).transpose(2, 1, 0).copy()
+        result.final_w_when = np.stack([np.asarray(getattr(when_syn, name)[:]).reshape(n_read, k_id).T
                                         for name in ("w_fast", "w_mid", "w_slow")], axis=1)
         # with the change accumulated since the last cue onset
-        pending = np.asarray(what.gamma_what[:])[None, :] * np.asarray(res.m[:n_exc])[:, None]
-        result.final_w_what = (np.asarray(ro.w_what[:]).reshape(n_exc, k_id) + pending).T.copy()
+        pending = np.asarray(what.gamma_what[:])[None, :] * np.asarray(res.m[:])[:, None]
+        result.final_w_what = (np.asarray(ro.w_what[:]).reshape(n_read, k_id) + pending).T.copy()
         result.final_b_what = np.asarray(out.b_what[:]).copy()
         result.final_g = np.asarray(out.g[:]).copy()
     logger.info("reservoir: %.1f s simulated in %.1f s wall on %s", paradigm.duration_ms / 1e3, wall, device)

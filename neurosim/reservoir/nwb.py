@@ -45,7 +45,7 @@ def result_to_nwb(result, path, *, description=None):
     tables = {}
     if result.w_when is not None:
         s, k, j = np.meshgrid(np.arange(result.w_when.shape[0]), np.arange(par.n_identities),
-                              np.arange(n_exc), indexing="ij")
+                              np.arange(result.n_readout_inputs), indexing="ij")
         tables["readout_weights"] = pd.DataFrame(dict(
             time=result.weight_t[s.ravel()], readout=k.ravel(), presynaptic=j.ravel(),
             w_when_fast=result.w_when[:, :, 0].ravel(), w_when_mid=result.w_when[:, :, 1].ravel(),

@@ -26,6 +26,9 @@ class ReservoirParams:
     tau_rate_ms: float = 2000.0           # running mean rate; traces are centred by it (whitens the common mode)
     tau_hold_ms: float = 20.0             # m_j follows the centred slow trace in the first early_ms after the cue
     early_ms: float = 100.0               # ... and holds it for the rest of the trial and the ITI ("what" input)
+    # The readouts read the first readout_fan_in excitatory neurons (all 800 at N=1000): a fixed fan-in, like the
+    # fixed recurrent in-degree, so the readouts' traces and plasticity cost the same at N=1e5 as at N=1000
+    readout_fan_in: int = 800
 
 
 @dataclass(frozen=True)
