@@ -38,6 +38,25 @@ def test_runtime_and_cpp_standalone_give_identical_spikes(noise):
     np.testing.assert_allclose(a.final_w_when, b.final_w_when, rtol=1e-6, atol=1e-9)
 
 
+def test_readout_fan_in_leaves_the_reservoir_unchanged():
+    """The readouts read a fixed fan-in of excitatory neurons (their traces in a group of their own, the rest of the
+    reservoir in another): the reservoir does not hear its readouts, so its spikes must not depend on the fan-in, and
+    with the fan-in at all 800 excitatory neurons the split is the one-group network of earlier versions."""
+    from neurodata.errors import InvalidInputError
+    from neurosim.reservoir.network import simulate
+    par = Paradigm([150, 250], [1.0, 1.0], 2, seed=1, trial_ms=300, iti_ms=100)
+    full = simulate(par, seed=0, device="runtime", target="numpy", reservoir=ReservoirParams(n_neurons=1000))
+    part = simulate(par, seed=0, device="runtime", target="numpy",
+                    reservoir=ReservoirParams(n_neurons=1000, readout_fan_in=300))
+    assert (full.n_readout_inputs, part.n_readout_inputs) == (800, 300)
+    np.testing.assert_array_equal(full.spike_i, part.spike_i)
+    np.testing.assert_array_equal(full.spike_t, part.spike_t)
+    assert np.all(np.diff(part.spike_t) >= 0) and part.spike_i.max() >= 800     # one train over all 1000 neurons
+    assert part.final_w_when.shape == (2, 3, 300) and np.abs(part.final_w_when).max() > 0
+    with pytest.raises(InvalidInputError, match="readout_fan_in"):
+        simulate(par, reservoir=ReservoirParams(n_neurons=1000, readout_fan_in=0))
+
+
 def test_continuation_starts_from_the_learned_readouts():
     """initial_weights = a run's final readout state: a frozen continuation keeps it, a wrong tuple is refused."""
     from neurodata.errors import InvalidInputError
