@@ -1,6 +1,7 @@
 """Simulated seconds per wall second of the N=1000 reservoir (p=0.1, dt=0.5 ms): Brian2 runtime and
 cpp_standalone (plasticity on) against the NumPy spnet loop of the same network; N=1e4 (and 1e5 in full
-mode) on cpp_standalone with the peak memory of the run."""
+mode) on cpp_standalone with the peak memory of the run; the readouts read a fixed fan-in of
+800 neurons (ReservoirParams.readout_fan_in), as at N=1000."""
 import resource
 import time
 
