@@ -17,8 +17,8 @@ from .params import RLSParams
 def readout_features(result, dt_ms=1.0):
     """What the three-factor readouts read, per trial window: (n_trials, n_samples, 3 * Nr) float32.
 
-    Each of the readouts' Nr input neurons' fast/mid/slow traces (jump 1 per spike), centred in time by its running rate and
-    across the population at every sample (the readouts' POPULATION_EQS), recomputed from the recorded spikes.
+    Each of the readouts' Nr input neurons' fast/mid/slow traces (jump 1 per spike), centred in time by its running
+    rate and across the population at every sample (the readouts' POPULATION_EQS), recomputed from the recorded spikes.
     """
     from .network import trial_window_indices
     res = result.params["reservoir"]

@@ -57,9 +57,10 @@ READOUT_INPUT_RESET = "; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
 # learning rate) and the squared norm |c|^2 = sum_j sum_tau c_tau,j^2 that normalises the updates.  All are
 # population traces driven by every excitatory spike, with the same Euler decay on the reservoir clock as the
 # neurons' own traces, so they equal the sums over neurons to rounding without a loop over neurons every step:
-# the means X, R (jump 1/Nr, Nr the readouts' inputs), and the second moments Sxx = sum x^2, Sxr = sum x*r, Srr = sum r^2, which decay by
-# the square (product) of the traces' Euler factors (effective time constants tau_*_sq below) and jump by what
-# a spike adds to x^2, x*r, r^2 (2x+1, x+r+1, 2r+1, with x and r before the spike's own jump).
+# the means X, R (jump 1/Nr, Nr the readouts' inputs), and the second moments Sxx = sum x^2, Sxr = sum x*r,
+# Srr = sum r^2, which decay by the square (product) of the traces' Euler factors (effective time constants
+# tau_*_sq below) and jump by what a spike adds to x^2, x*r, r^2 (2x+1, x+r+1, 2r+1, with x and r before the
+# spike's own jump).
 POPULATION_EQS = """
 dX_fast/dt = -X_fast/tau_fast : 1
 dX_mid/dt = -X_mid/tau_mid : 1
@@ -342,9 +343,10 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
 
     ``device`` is a :func:`neurosim.backends.use_device` name; ``noise=False`` removes the thalamic noise
     (deterministic run); ``plasticity=False`` freezes the readouts.  ``initial_weights`` =
-    (w_when, w_what, b_what, g), shapes (K, 3, Nr), (K, Nr), (K,) and (K,) with Nr the readouts' fan-in (a result's final_w_when, final_w_what,
-    final_b_what, final_g), continues from a previous run: the templates then move by eta_when per outcome from the
-    first one on (no running mean from scratch).
+    (w_when, w_what, b_what, g), shapes (K, 3, Nr), (K, Nr), (K,) and (K,) with Nr the readouts' fan-in (a result's
+    final_w_when, final_w_what, final_b_what, final_g), continues from a previous run: the templates then move by
+    eta_when per outcome from the first one on (no running mean from scratch).  The readouts read reservoir neurons
+    0..Nr-1, Nr = min(excitatory neurons, ``reservoir.readout_fan_in``).
     """
     import time
 
