@@ -22,21 +22,21 @@ def readout_features(result, dt_ms=1.0):
     """
     from .network import trial_window_indices
     res = result.params["reservoir"]
-    ne = result.n_readout_inputs
+    nr = result.n_readout_inputs
     par = result.paradigm
     n_t = int(round(par.duration_ms / dt_ms)) + 1
-    counts = np.zeros((n_t, ne), np.float32)
-    keep = result.spike_i < ne
+    counts = np.zeros((n_t, nr), np.float32)
+    keep = result.spike_i < nr
     np.add.at(counts, (np.minimum(np.floor(result.spike_t[keep] * 1e3 / dt_ms).astype(int), n_t - 1),
                        result.spike_i[keep]), 1)
     idx = trial_window_indices(par, dt_ms)
     decay = lambda tau: [1.0, -np.exp(-dt_ms / tau)]  # noqa: E731
     rate = lfilter([1.0], decay(res.tau_rate_ms), counts, axis=0).astype(np.float32)[idx]
-    feats = np.empty(idx.shape + (3, ne), np.float32)
+    feats = np.empty(idx.shape + (3, nr), np.float32)
     for n, tau in enumerate(res.tau_traces_ms):
         feats[:, :, n] = lfilter([1.0], decay(tau), counts, axis=0).astype(np.float32)[idx] - rate * (tau / res.tau_rate_ms)
     feats -= feats.mean(axis=3, keepdims=True)
-    return feats.reshape(idx.shape + (3 * ne,))
+    return feats.reshape(idx.shape + (3 * nr,))
 
 
 class RLSReadout:

@@ -55,8 +55,9 @@ READOUT_INPUT_RESET = "; x_fast += 1; x_mid += 1; x_slow += 1; r += 1"
 # the population (subtracted from every feature: a global, inhibition-like normalisation that removes the
 # population-wide transient, the largest eigen-direction of the features and the one that limits the stable
 # learning rate) and the squared norm |c|^2 = sum_j sum_tau c_tau,j^2 that normalises the updates.  All are
-# population traces driven by every excitatory spike, with the same Euler decay on the reservoir clock as the
-# neurons' own traces, so they equal the sums over neurons to rounding without a loop over neurons every step:
+# population traces driven by every spike of the readouts' inputs, with the same Euler decay on the reservoir
+# clock as the neurons' own traces, so they equal the sums over neurons to rounding without a loop over neurons
+# every step:
 # the means X, R (jump 1/Nr, Nr the readouts' inputs), and the second moments Sxx = sum x^2, Sxr = sum x*r,
 # Srr = sum r^2, which decay by the square (product) of the traces' Euler factors (effective time constants
 # tau_*_sq below) and jump by what a spike adds to x^2, x*r, r^2 (2x+1, x+r+1, 2r+1, with x and r before the
@@ -413,11 +414,13 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         # rest (v and u only).  Synapses stay sorted by presynaptic index and their pathways run in name order
         # (cue inputs, then from the readouts' inputs, then from the rest), so every neuron sums its inputs in the
         # same order as in one group: the split changes no spike.
-        groups = [("reservoir", slice(0, n_read), IZHIKEVICH_EQS + READOUT_INPUT_EQS, RESET + READOUT_INPUT_RESET)]
+        # (tag, name suffix, neurons, equations, reset) of each group
+        groups = [("read", "", slice(0, n_read), IZHIKEVICH_EQS + READOUT_INPUT_EQS, RESET + READOUT_INPUT_RESET)]
         if n > n_read:
-            groups.append(("reservoir_rest", slice(n_read, n), IZHIKEVICH_EQS, RESET))
+            groups.append(("rest", "_rest", slice(n_read, n), IZHIKEVICH_EQS, RESET))
         parts, objects, spike_monitors = [], [], []
-        for name, part, eqs, reset in groups:
+        for tag, suffix, part, eqs, reset in groups:
+            name = f"reservoir{suffix}"
             group = b2.NeuronGroup(part.stop - part.start, eqs, threshold="v >= 30", reset=reset, method="euler",
                                    namespace=dict(namespace, first_index=part.start), name=name)
             group.a, group.b, group.c, group.d = a[part], b[part], c[part], d[part]
@@ -429,29 +432,28 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
                 objects.append(group.run_regularly(
                     "I_noise = noise_sd*thalamic_gauss(i + first_index, int(t/ms + 0.5), noise_seed)",
                     dt=1 * ms, name=f"{name}_noise"))
-            parts.append((name, part, group))
+            parts.append((tag, suffix, part, group))
             spike_monitors.append(b2.SpikeMonitor(group, name=f"{name}_spikes"))
-        res = parts[0][2]
-        objects += [group for _, _, group in parts] + spike_monitors
+        res = parts[0][3]
+        objects += [group for *_, group in parts] + spike_monitors
 
         def connect(source, syn_pre, syn_post, weights, model, on_pre, prefix):
             """Synapses from ``source`` into each reservoir group (post in reservoir indices)."""
             made = []
-            for name, part, group in parts:
+            for _, suffix, part, group in parts:
                 into = (syn_post >= part.start) & (syn_post < part.stop)
                 if into.any():
-                    syn = b2.Synapses(source, group, model, on_pre=on_pre,
-                                      name=prefix if name == "reservoir" else f"{prefix}_rest")
+                    syn = b2.Synapses(source, group, model, on_pre=on_pre, name=f"{prefix}{suffix}")
                     syn.connect(i=syn_pre[into], j=syn_post[into] - part.start)
                     if weights is not None:
                         syn.w = weights[into]
                     made.append(syn)
             return made
 
-        for name, part, group in parts:
+        for tag, _, part, group in parts:
             out_of = (pre >= part.start) & (pre < part.stop)
             objects += connect(group, pre[out_of] - part.start, post[out_of], w[out_of], "w : 1 (constant)",
-                               "v_post += w", f"reservoir_syn_from_{name[len('reservoir_'):] or 'read'}")
+                               "v_post += w", f"reservoir_syn_from_{tag}")
         cue = b2.SpikeGeneratorGroup(k_id * inputs.n_per_cue, cue_idx, cue_tms * ms, name="cue_input")
         objects += connect(cue, cue_pre, cue_post, None, "", f"v_post += {inputs.w_input!r}", "cue_syn")
         stim = b2.SpikeGeneratorGroup(k_id * inputs.n_per_stimulus, stim_idx, stim_tms * ms, name="stimulus_input")
@@ -552,7 +554,7 @@ def simulate(paradigm, *, reservoir=ReservoirParams(), inputs=InputParams(), rea
         wall = float(getattr(dev, "_last_run_time", None) or wall)
         # one spike train over the reservoir's indices, in time order and by index within a step (as one group)
         spike_i = np.concatenate([np.asarray(mon.i[:], dtype=np.int64) + part.start
-                                  for mon, (_, part, _) in zip(spike_monitors, parts)])
+                                  for mon, (_, _, part, _) in zip(spike_monitors, parts)])
         spike_t = np.concatenate([np.asarray(mon.t[:] / b2.second) for mon in spike_monitors])
         order = np.lexsort((spike_i, spike_t))
         result = SimulationResult(
