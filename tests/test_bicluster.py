@@ -131,6 +131,66 @@ def test_segment_birth_death_leaves_collapsed_path_posterior_invariant():
     assert z.max() < 4.5, z.max()
 
 
+def test_windowed_poisson_moves_leave_the_posterior_invariant():
+    """Start from exact draws of p(ξ, S | y) of a small Poisson switching model (rejection sampling from the
+    prior, T = 8, two states, one neuron); one call of the windowed (ξ, S) Metropolis–Hastings moves, with a
+    deliberately poor expansion point η̂, must keep that distribution: per-bin state marginals, the number of
+    runs and the latent means within 4.5 Monte Carlo s.e. (measured z ≤ 0.92; always accepting the proposals,
+    i.e. dropping the MH correction, gives z ≈ 31)."""
+    from neurodata.bicluster.updates import windowed_latents_mh
+    rng = np.random.default_rng(1)
+    T, D, L = 8, 2, 2
+    d, C = np.array([-0.8]), np.array([[1.2]])
+    th = 0.6
+    A = np.stack([0.2 * np.eye(D), 0.95 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])])
+    b, Q = np.zeros((L, D)), np.stack([0.3 * np.eye(D), 0.2 * np.eye(D)])
+    trans = np.array([[0.7, 0.3], [0.25, 0.75]])
+    Ct = np.column_stack((np.ones(1), C))
+
+    def prior_draws(m):  # ξ_1 uniform, ξ_0 := ξ_1, S_0 ~ N(0, I), as the sampler's model
+        xi = np.empty((m, T), dtype=np.int64)
+        xi[:, 1] = rng.integers(L, size=m)
+        for t in range(2, T):
+            xi[:, t] = (rng.random(m) < trans[xi[:, t - 1], 1]).astype(np.int64)
+        xi[:, 0] = xi[:, 1]
+        S = np.empty((m, T, D))
+        S[:, 0] = rng.standard_normal((m, D))
+        for t in range(1, T):
+            noise = rng.standard_normal((m, D)) * np.sqrt(Q[xi[:, t], 0, 0])[:, None]
+            S[:, t] = np.einsum("mij,mj->mi", A[xi[:, t]], S[:, t - 1]) + noise
+        return xi, S
+
+    xi_true, S_true = prior_draws(1)
+    y = rng.poisson(np.exp(d[:, None] + Ct @ S_true[0].T))
+    log_lik_max = np.where(y > 0, y * np.log(np.maximum(y, 1)) - y, 0.0).sum()
+    n, xs, Ss = 8000, [], []
+    while sum(len(x) for x in xs) < n:
+        xi, S = prior_draws(200_000)
+        eta = d[None, :, None] + np.einsum("nd,mtd->mnt", Ct, S)
+        keep = np.log(rng.random(len(xi))) < (y[None] * eta - np.exp(eta)).sum((1, 2)) - log_lik_max
+        xs.append(xi[keep])
+        Ss.append(S[keep])
+    xi, S = np.concatenate(xs)[:n], np.concatenate(Ss)[:n]
+    xi_new, S_new = xi.copy(), S.copy()
+    eta_hat = np.log(y + 0.5) + 0.3
+    tried = accepted = 0
+    for k in range(n):
+        t_, a_ = windowed_latents_mh(rng, y, eta_hat, d, np.zeros(1, np.int64), C, S_new[k], xi_new[k], A, b, Q,
+                                     trans, 5, 3)
+        tried, accepted = tried + t_, accepted + a_
+    assert 0.2 < accepted / tried < 0.9  # measured 0.49
+    assert (xi_new != xi).any(1).mean() > 0.02  # the state moves do move (measured 0.043)
+
+    def stats(x, s):
+        runs = 1 + np.count_nonzero(np.diff(x[:, 1:], axis=1), axis=1)
+        return np.concatenate([x[:, 2:] == 1, np.stack([runs == k for k in range(1, 5)], 1),
+                               s.reshape(len(s), -1)], 1).astype(float)
+
+    before, after = stats(xi, S), stats(xi_new, S_new)
+    z = np.abs(after.mean(0) - before.mean(0)) / np.sqrt(2 * before.var(0) / n + 1e-12)
+    assert z.max() < 4.5, z.max()
+
+
 def test_pg_ffbs_recovers_single_cluster_latents():
     from neurosim.groundtruth.bicluster import simulate_bicluster
     from neurodata.bicluster.sampler import Sampler, Settings
@@ -252,9 +312,10 @@ def test_paper_simulation_neuron_clusters_and_number():
 
 
 # Measured (300 sweeps, burn-in 100, thin 2, sampler seed 0): NB state accuracy 0.894 on seed 0 (0.930 with
-# sampler seed 1; over data seeds 0–5 and sampler seeds 0–1 the mean is 0.91, range 0.87–0.95); Poisson 0.848
-# (seed 0). The regression guards below sit just under the measured values; the issue's thresholds follow.
-@pytest.mark.parametrize("likelihood,min_acc,min_ari", [("negbin", 0.88, 0.9), ("poisson", 0.83, 0.8)])
+# sampler seed 1; over data seeds 0–5 and sampler seeds 0–1 the mean is 0.91, range 0.87–0.95); Poisson 0.868,
+# ARI 1.0 (seed 0; 0.848 before the windowed Poisson moves). The regression guards below sit just under the
+# measured values; the issue's thresholds follow.
+@pytest.mark.parametrize("likelihood,min_acc,min_ari", [("negbin", 0.88, 0.9), ("poisson", 0.85, 0.9)])
 def test_paper_simulation_states_measured(likelihood, min_acc, min_ari):
     m, tr = _fit(0, likelihood)
     acc, ari = _acc_ari(m, tr)
@@ -263,7 +324,8 @@ def test_paper_simulation_states_measured(likelihood, min_acc, min_ari):
 
 @pytest.mark.xfail(strict=True, reason=(
     "issue: state accuracy >= 0.93 (NB) / >= 0.9 (Poisson) on the paper's simulation. Measured on "
-    "simulate_bicluster(seed=0), 300 sweeps: NB 0.894, Poisson 0.848; 1000-sweep NB chains give 0.902 here and "
+    "simulate_bicluster(seed=0), 300 sweeps: NB 0.894, Poisson 0.868 (the 1000-sweep Poisson chain meets 0.9, "
+    "see test_paper_simulation_long_chain_poisson); 1000-sweep NB chains give 0.902 here and "
     "0.844-0.962 over data seeds 0-6 (mean 0.914): the posterior itself misplaces the first bins of rotating "
     "segments, where the latents are still small, and an oracle with the true loadings, r and labels reaches "
     "only 0.92 on this draw. The reference's 0.954 is one draw of its own, sampled with an r kernel that is not "
@@ -296,14 +358,13 @@ def test_paper_simulation_long_chain_issue_numbers(seed):
 
 @pytest.mark.slow
 def test_paper_simulation_long_chain_poisson():
-    """Poisson likelihood on the same NB counts, 1000 sweeps, seed 0: measured state accuracy 0.854 (issue: >= 0.9,
-    not met: the overdispersion the Poisson model cannot absorb goes into the latents), ARI 1.0, mode K = 3 (0.54;
-    4 and 5 share the rest)."""
+    """Poisson likelihood on the same NB counts, 1000 sweeps, seed 0: the issue's state accuracy >= 0.9. Measured
+    0.908, ARI 0.951 (mode K = 4: the overdispersion the Poisson model cannot absorb splits a cluster now and
+    then). Sampler seeds 1, 2, 3 give 0.908, 0.916, 0.858; data seeds 1, 2, 3 give 0.862, 0.934, 0.890. Before
+    the windowed moves (NB(100) Pólya-Gamma proposals alone) seed 0 gave 0.854."""
     m, tr = _fit(0, "poisson", n_iter=1000, burn_in=250, thin=5)
     acc, ari = _acc_ari(m, tr)
-    assert ari >= 0.9, (acc, ari)
-    assert acc < 0.9, acc  # measured 0.854: strict expected failure of the issue's >= 0.9
-    pytest.xfail(f"Poisson state accuracy {acc:.3f} < 0.9 (measured 0.854)")
+    assert acc >= 0.9 and ari >= 0.9, (acc, ari)
 
 
 # ---------------------------------------------------------------- real data + CLI

@@ -130,7 +130,10 @@ class BiclusterMCMC:
     hmm_alpha, hmm_gamma, hmm_kappa : sticky HDP-HMM concentration, top-level concentration, self-transition.
     cluster_prior : 'mfm' or 'dp'.  mfm_gamma, mfm_rho : Dirichlet parameter and Geometric(rho) on K.
     dp_alpha : DP concentration (cluster_prior='dp').
-    likelihood : 'negbin' or 'poisson'.
+    likelihood : 'negbin' or 'poisson'. Poisson chains add, after sweep max(hold_states + 1, burn_in // 2),
+        Metropolis–Hastings moves of (ξ, S) in 25-bin windows whose Gaussian proposal expands the Poisson
+        likelihood at the mean linear predictor of the sweeps before (frozen then, so the kept draws come from one
+        fixed, valid kernel); the NB(r = 100) Pólya-Gamma proposal of the reference code alone mixes slowly.
     init : 'kmeans' (neurons by ``initial_labels``: k-means candidates refined by k-subspaces, k by a leave-one-out
         reconstruction score; states by ``initial_states``; the states are held
         for the first ``hold_states`` sweeps while the dynamics learn them) or 'single' (one cluster and state
@@ -234,6 +237,7 @@ class BiclusterMCMC:
         return y.T.copy(), burn  # neurons × time inside the sampler
 
     def _settings(self, burn):
+        hold = self.hold_states if self.init == "kmeans" else 0
         return Settings(p=self.n_latent, n_states=self.n_states, alpha=self.hmm_alpha, gamma=self.hmm_gamma,
                         kappa=self.hmm_kappa, mfm_gamma=self.mfm_gamma, mfm_rho=self.mfm_rho,
                         likelihood=self.likelihood, dynamics_prior_scale=self.dynamics_prior_scale,
@@ -242,8 +246,8 @@ class BiclusterMCMC:
                         burn_reference=max(1, int(0.01 * self.n_iter)), cluster_model=self.cluster_prior,
                         dp_alpha=self.dp_alpha, boundary_moves=self.boundary_moves,
                         segment_moves=self.segment_moves, dispersion_update=self.dispersion_update, split_merge=self.split_merge,
-                        hold_states=self.hold_states if self.init == "kmeans" else 0,
-                        restart_states=self.init == "single")
+                        hold_states=hold, restart_states=self.init == "single",
+                        poisson_adapt_end=max(hold + 1, burn // 2))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, counts):

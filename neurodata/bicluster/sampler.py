@@ -35,6 +35,9 @@ class Settings:
     hold_states: int = 0         # first sweeps that keep the initial state path (dynamics learn it)
     restart_states: bool = True  # the reference's restarts of the state path from the prior
     split_merge: int = 0         # split–merge proposals of the neuron clusters per sweep (0: off)
+    poisson_adapt_end: int = 0   # Poisson: last sweep whose η enters the frozen expansion point η̂
+    poisson_window: int = 25     # Poisson: bins per window of the windowed (ξ, S) MH updates
+    poisson_window_moves: int = 2  # Poisson: change-point shifts per window (0: S only)
 
 
 @dataclass
@@ -56,6 +59,9 @@ class ChainState:
     next_id: int = 1
     ref_labels: np.ndarray = None   # stable-id labels that later draws are matched to
     ref_latents: dict = field(default_factory=dict)  # stable id → (p+1, T) reference latents for sign/order
+    eta_sum: np.ndarray = None   # Poisson: sum of η over the adaptation sweeps
+    eta_count: int = 0
+    eta_hat: np.ndarray = None   # Poisson: frozen expansion point of the windowed latent updates
 
 
 def block(k, p):
@@ -122,6 +128,7 @@ class Sampler:
         self.poisson = cfg.likelihood == "poisson"
         self.split_merge_tried = np.zeros(2, dtype=np.int64)     # splits, merges proposed
         self.split_merge_accepted = np.zeros(2, dtype=np.int64)
+        self.window_moves = np.zeros(2, dtype=np.int64)           # Poisson windowed latent updates: tried, accepted
 
     # ------------------------------------------------------------ helpers
     def _r_pg(self):
@@ -173,6 +180,26 @@ class Sampler:
                         S_new[:, block(k, p)] = st.S[:, block(k, p)]
         st.states, st.S = states, S_new
         return omega, kappa
+
+    def step_latents_windowed(self):
+        """Poisson only: after the adaptation sweeps, MH updates of the latents window by window with a Gaussian
+        proposal from the likelihood expanded at the frozen η̂ (``updates.windowed_latents_mh``). The PG step
+        above uses NB(r = 100) pseudo-observations, whose ω nearly fixes η (PG(y + r, ·) has little spread
+        for large r), so on its own the chain moves little per sweep; these proposals do not depend on the
+        current η. Until then η is averaged into η̂ (sweeps hold_states + 1 … poisson_adapt_end)."""
+        st, cfg = self.state, self.cfg
+        if not self.poisson or st.iteration <= cfg.hold_states:
+            return
+        if st.eta_hat is None:
+            eta = linear_predictor(st, cfg.p)
+            st.eta_sum = eta if st.eta_sum is None else st.eta_sum + eta
+            st.eta_count += 1
+            if st.iteration >= cfg.poisson_adapt_end:
+                st.eta_hat, st.eta_sum = st.eta_sum / st.eta_count, None
+            return
+        self.window_moves += U.windowed_latents_mh(self.rng, self.y, st.eta_hat, st.d, st.labels, st.C, st.S,
+                                                   st.states, st.A, st.b, st.Q, st.trans, cfg.poisson_window,
+                                                   cfg.poisson_window_moves)
 
     def _restart_states(self):
         """The reference's escape from a degenerate segmentation: while one state holds most bins (during the
@@ -589,6 +616,7 @@ class Sampler:
         """One iteration in the reference code's order."""
         self.state.iteration += 1
         pseudo_obs = self.step_latents()
+        self.step_latents_windowed()
         self.step_dynamics()
         self.step_loadings(pseudo_obs=pseudo_obs)
         self.step_dispersion()

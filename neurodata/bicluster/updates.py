@@ -68,6 +68,64 @@ def sample_latents(rng, omega, kappa, offset, labels, C, K, states, A, b, Q, m0,
     return S
 
 
+def linearised_poisson_obs(y, eta_hat):
+    """Gaussian pseudo-observations of the Poisson log-likelihood expanded to second order at η̂:
+    y η − e^η ≈ const − ½ ω (η − z)² with ω = e^η̂ and z = η̂ + (y − ω)/ω. Returns (ω, κ' = ω z)."""
+    omega = np.exp(eta_hat)
+    return omega, omega * eta_hat + y - omega
+
+
+def windowed_latents_mh(rng, y, eta_hat, d, labels, C, S, states, A, b, Q, trans, window, n_moves):
+    """Metropolis–Hastings updates of the state path and latents (ξ, S) under the Poisson likelihood, one time
+    window at a time.
+
+    In the approximate model whose Poisson likelihood is replaced by its expansion at the fixed point η̂
+    (``linearised_poisson_obs``), the window's (ξ_W, S_W) (bins a … b) given everything outside it is moved by
+    ``n_moves`` change-point shifts with S_W integrated out (``shift_boundaries``; the states of bins a, a + 1
+    and b stay) and then S_W | ξ_W by FFBS: the dynamics enter through S_{a-1} (or the N(0, I) start) and
+    S_{b+1}. That kernel is reversible for the approximate model, so the MH acceptance ratio is
+    [Poisson / Gaussian](new) ÷ [Poisson / Gaussian](old) over the window's counts; η̂ does not depend on the
+    chain's current state. Short windows keep that ratio near one, where one decision over all T bins almost
+    always rejects. The windows tile [0, T) from a random offset. Updates S and states in place; returns
+    (windows tried, accepted).
+    """
+    T, D = S.shape
+    K = D // (C.shape[1] + 1)
+    omega, kappa = linearised_poisson_obs(y, eta_hat)
+    z = kappa / omega
+    J, h = latent_information(omega, kappa, d[:, None], labels, C, K)
+    Ct = loading_matrix(labels, C, K)
+    offset = int(rng.integers(window))
+    starts = np.r_[0, np.arange(offset or window, T, window)]
+    tried = accepted = 0
+    for a, b1 in zip(starts, np.r_[starts[1:], T]):
+        Jw, hw = J[a:b1].copy(), h[a:b1].copy()
+        if a == 0:
+            m0, P0 = np.zeros(D), np.eye(D)
+        else:
+            s = states[a]
+            m0, P0 = A[s] @ S[a - 1] + b[s], Q[s]
+        if b1 < T:
+            s = states[b1]
+            AtQi = np.linalg.solve(Q[s], A[s]).T
+            Jw[-1] += AtQi @ A[s]
+            hw[-1] += AtQi @ (S[b1] - b[s])
+        path = states[a:b1].astype(np.int64)
+        if n_moves and b1 - a > 3:
+            path, _ = shift_boundaries(rng, Jw, hw, path, A, b, Q, m0, P0, trans, n_moves, tie_first=a == 0)
+        S_new, _ = ffbs_information(Jw, hw, path, A, b, Q, m0, P0, rng.standard_normal((b1 - a, D)))
+
+        def log_weight(Sw):
+            eta = d[:, None] + Ct @ Sw.T
+            return (y[:, a:b1] * eta - np.exp(eta) + 0.5 * omega[:, a:b1] * (eta - z[:, a:b1]) ** 2).sum()
+
+        tried += 1
+        if np.log(rng.random()) < log_weight(S_new) - log_weight(S[a:b1]):
+            S[a:b1], states[a:b1] = S_new, path
+            accepted += 1
+    return tried, accepted
+
+
 def path_log_prior(states, log_trans):
     """log p(ξ_1 … ξ_{T-1} | π) under a uniform initial state (constant dropped); ξ_0 := ξ_1."""
     return log_trans[states[1:-1], states[2:]].sum()
@@ -104,7 +162,7 @@ class _CollapsedPath:
             self.accepted += 1
 
 
-def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shift=10):
+def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shift=10, tie_first=True):
     """Metropolis moves of the state path's change points with the latents integrated out.
 
     Given the PG pseudo-observations (J, h) and the dynamics, the target is p(ξ | ω, θ) ∝ p(ξ | π) · ∫ p(S | ξ, θ)
@@ -112,6 +170,8 @@ def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shi
     ±1 … ±max_shift bins without removing a segment, so the number of change points and hence the proposal
     are symmetric. Followed by S | ξ, ω (FFBS), this is an exact blocked update of (ξ, S) given ω. Conditional
     Gibbs on ξ | S alone moves change points slowly because S, drawn under the old path, already bends to it.
+    Bins 0, 1 and T-1 never change. ``tie_first`` keeps the convention ξ_0 := ξ_1 of a whole path; a window of a
+    longer path (``windowed_latents_mh``) passes False and so keeps its first bin's state.
     Returns the new path and the number of accepted moves.
     """
     T = h.shape[0]
@@ -137,7 +197,8 @@ def shift_boundaries(rng, J, h, states, A, b, Q, m0, P0, trans, n_moves, max_shi
                 continue
             new[t + delta:t] = path[t]
             t0 = t + delta
-        new[0] = new[1]
+        if tie_first:
+            new[0] = new[1]
         chain.propose(rng, new, t0)
     return chain.path, chain.accepted
 
