@@ -2,6 +2,7 @@
 
 
 def configure(subparsers):
+    from ..batch_cli import add_execution_options
     from ..cli import add_common_options
 
     p = subparsers.add_parser("bicluster", help="cluster neurons and time bins of spike counts by MCMC (Wei 2023)")
@@ -16,6 +17,7 @@ def configure(subparsers):
     p.add_argument("--checkpoint", default=None, help="checkpoint file; rerun with --resume to continue")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--figure", default=None, help="PNG figure path (default: next to --out)")
+    add_execution_options(p)  # the chains run as parallel tasks (--workers, --scheduler)
     add_common_options(p, out_help="results NWB file to write")
     p.set_defaults(func=run)
 
@@ -31,7 +33,8 @@ def run(args):
     counts = read_spikes(args.file).count(args.bin_size)
     model = BiclusterMCMC(n_iter=args.iterations, burn_in=args.burn_in, thin=args.thin, n_chains=args.chains,
                           n_latent=args.latent_dim, likelihood=args.likelihood, checkpoint=args.checkpoint,
-                          resume=args.resume, seed=args.seed, verbose=not args.quiet)
+                          resume=args.resume, n_jobs=args.workers, scheduler=args.scheduler, seed=args.seed,
+                          verbose=not args.quiet)
     model.fit(counts)
     write_bicluster_results(args.out, model, counts, sources=[args.file],
                             extra={"bin_size": args.bin_size})

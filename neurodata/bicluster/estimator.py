@@ -152,7 +152,10 @@ class BiclusterMCMC:
         accepted (the reverse-proposal density of the chain's own latents is far below that of fresh
         Laplace-proposal draws), so it does not yet split clusters the k-means start merges.
     checkpoint : path of a pickle written every ``checkpoint_every`` sweeps; with ``resume=True`` a fit on
-        the same counts continues from it.
+        the same counts continues from it. Needs chains run in this process (n_jobs=1, no scheduler).
+    n_jobs, scheduler : run the chains in parallel through ``neurodata.execution.run_tasks``: ``n_jobs`` worker
+        processes (joblib), or a Dask cluster (``scheduler="local"`` or a scheduler address). Each chain has
+        its own random stream, so the draws do not depend on where or in which order chains run.
     seed : int or numpy Generator.  verbose : progress bars.
     """
 
@@ -161,7 +164,7 @@ class BiclusterMCMC:
                  dp_alpha=1.0, likelihood="negbin", dynamics_prior_scale=1e-2, r_prior_shape=1.0,
                  r_prior_rate=1.0, init="kmeans", boundary_moves=20, segment_moves=0, dispersion_update="exact",
                  hold_states=20, split_merge=0, store_log_rate=True, checkpoint=None,
-                 checkpoint_every=500, resume=False, seed=None, verbose=True):
+                 checkpoint_every=500, resume=False, n_jobs=1, scheduler=None, seed=None, verbose=True):
         self.n_iter = n_iter
         self.burn_in = burn_in
         self.thin = thin
@@ -189,6 +192,8 @@ class BiclusterMCMC:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.resume = resume
+        self.n_jobs = n_jobs
+        self.scheduler = scheduler
         self.seed = seed
         self.verbose = verbose
 
@@ -209,6 +214,10 @@ class BiclusterMCMC:
         check_scalar(self.hmm_kappa, "hmm_kappa", name, low=0.0)
         check_scalar(self.mfm_rho, "mfm_rho", name, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         check_scalar(self.checkpoint_every, "checkpoint_every", name, kind=numbers.Integral, low=1)
+        check_scalar(self.n_jobs, "n_jobs", name, kind=numbers.Integral, low=1)
+        if self.checkpoint and (self.n_jobs > 1 or self.scheduler is not None):
+            raise InvalidInputError("checkpoint needs the chains run in this process: use n_jobs=1 and no "
+                                    "scheduler, or drop checkpoint.")
         check_scalar(self.boundary_moves, "boundary_moves", name, kind=numbers.Integral, low=0)
         check_scalar(self.segment_moves, "segment_moves", name, kind=numbers.Integral, low=0)
         check_scalar(self.hold_states, "hold_states", name, kind=numbers.Integral, low=0)
@@ -253,7 +262,6 @@ class BiclusterMCMC:
     def fit(self, counts):
         """Run the chains on ``counts`` (time bins × neurons, or a spine ``Traces`` of counts); returns self."""
         y, burn = self._validate(counts)
-        N, T = y.shape
         cfg = self._settings(burn)
         digest = hashlib.sha256(y.tobytes()).hexdigest()
         ck = self._load_checkpoint(digest)
@@ -262,36 +270,56 @@ class BiclusterMCMC:
             seeds = rng.spawn(self.n_chains)
             ck = {"digest": digest, "params": self._params(), "done": [], "current": None, "rngs": seeds}
         chains = ck["done"]
+        if self.n_jobs > 1 or self.scheduler is not None:
+            chains.extend(self._run_parallel(y, burn, ck["rngs"][len(chains):]))
         for c in range(len(chains), self.n_chains):
-            crng = ck["rngs"][c]
-            if ck["current"] is None:
-                sampler = Sampler(y, cfg, crng)
-                if self.init == "kmeans":
-                    self._kmeans_start(sampler, y, crng)
-                rec = _Record(self.n_iter, N, T, self.n_states)
-            else:
-                sampler = Sampler(y, cfg, crng, state=ck["current"]["state"])
-                rec = ck["current"]["record"]
-            bar = progress(total=self.n_iter, desc=f"bicluster chain {c + 1}/{self.n_chains}",
-                           verbose=self.verbose)
-            bar.update(sampler.state.iteration)
-            while sampler.state.iteration < self.n_iter:
-                sampler.sweep()
-                it = sampler.state.iteration
-                rec.trace(it - 1, sampler.state)
-                if it > burn and (it - burn) % self.thin == 0:
-                    rec.keep(sampler, self.store_log_rate)
-                bar.update(1)
-                if self.checkpoint and it % self.checkpoint_every == 0 and it < self.n_iter:
-                    ck["current"] = {"state": sampler.state, "record": rec}
-                    self._save_checkpoint(ck)
-            bar.close()
-            chains.append(rec)
+            current = ck["current"]
+            chains.append(self._run_chain(y, cfg, burn, ck["rngs"][c], f"bicluster chain {c + 1}/{self.n_chains}",
+                                          current=current, ck=ck))
             ck["current"] = None
             if self.checkpoint:
                 self._save_checkpoint(ck)
         self._summarise(chains, y)
         return self
+
+    def _run_chain(self, y, cfg, burn, rng, desc, current=None, ck=None, verbose=None):
+        """One chain from its start (or from a checkpoint's ``current`` state); returns its record."""
+        N, T = y.shape
+        if current is None:
+            sampler = Sampler(y, cfg, rng)
+            if self.init == "kmeans":
+                self._kmeans_start(sampler, y, rng)
+            rec = _Record(self.n_iter, N, T, self.n_states)
+        else:
+            sampler = Sampler(y, cfg, rng, state=current["state"])
+            rec = current["record"]
+        bar = progress(total=self.n_iter, desc=desc, verbose=self.verbose if verbose is None else verbose)
+        bar.update(sampler.state.iteration)
+        while sampler.state.iteration < self.n_iter:
+            sampler.sweep()
+            it = sampler.state.iteration
+            rec.trace(it - 1, sampler.state)
+            if it > burn and (it - burn) % self.thin == 0:
+                rec.keep(sampler, self.store_log_rate)
+            bar.update(1)
+            if self.checkpoint and it % self.checkpoint_every == 0 and it < self.n_iter:
+                ck["current"] = {"state": sampler.state, "record": rec}
+                self._save_checkpoint(ck)
+        bar.close()
+        return rec
+
+    def _run_parallel(self, y, burn, rngs):
+        """The chains as independent tasks of ``run_tasks`` (joblib or Dask); one progress bar over chains."""
+        from ..errors import NeurosuiteError
+        from ..execution import run_tasks
+        params = self._params()
+        tasks = [{"params": params, "y": y, "burn": burn, "rng": rng} for rng in rngs]
+        outcomes = run_tasks("neurodata.bicluster.estimator:run_chain", tasks, n_jobs=self.n_jobs,
+                             scheduler=self.scheduler, desc="bicluster chains", verbose=self.verbose)
+        failed = [o["error"] for o in outcomes if o["status"] != "ok"]
+        if failed:
+            raise NeurosuiteError(f"{len(failed)} of {len(tasks)} bicluster chains failed; first: {failed[0]}")
+        return [o["value"] for o in outcomes]
 
     def _kmeans_start(self, sampler, y, rng):
         from . import updates as U
@@ -421,3 +449,10 @@ class _Record:
 
     def states_draws(self):
         return self.kept("states")
+
+
+def run_chain(params, y, burn, rng):
+    """One chain of a ``BiclusterMCMC`` with ``params`` on neurons × time counts ``y``: the task that
+    ``BiclusterMCMC.fit`` hands to ``run_tasks`` for parallel chains. Returns the chain's record."""
+    model = BiclusterMCMC(**params)
+    return model._run_chain(y, model._settings(burn), burn, rng, "bicluster chain", verbose=False)
