@@ -280,6 +280,34 @@ def test_parallel_chains_give_the_serial_draws():
     assert np.array_equal(fits[0].states_, fits[1].states_)
 
 
+def test_checkpoint_resume_reproduces_an_uninterrupted_fit(tmp_path, monkeypatch):
+    """A fit killed in its second chain and resumed from the checkpoint gives the draws of an uninterrupted fit
+    (the checkpoint holds each chain's random stream as well as its state)."""
+    from neurodata.bicluster import BiclusterMCMC
+    from neurodata.bicluster.sampler import Sampler
+    from neurosim.groundtruth.bicluster import simulate_bicluster
+    y = simulate_bicluster(seed=0, n_bins=120).counts
+    kw = dict(n_iter=30, burn_in=10, thin=2, n_chains=2, seed=5, verbose=False)
+    whole = BiclusterMCMC(**kw).fit(y)
+    ck = tmp_path / "chain.pkl"
+    sweep, calls = Sampler.sweep, []
+
+    def dies_in_chain_two(self):
+        calls.append(1)
+        if len(calls) == 30 + 17:
+            raise KeyboardInterrupt
+        sweep(self)
+
+    monkeypatch.setattr(Sampler, "sweep", dies_in_chain_two)
+    with pytest.raises(KeyboardInterrupt):
+        BiclusterMCMC(checkpoint=str(ck), checkpoint_every=5, **kw).fit(y)
+    monkeypatch.setattr(Sampler, "sweep", sweep)
+    resumed = BiclusterMCMC(checkpoint=str(ck), checkpoint_every=5, resume=True, **kw).fit(y)
+    for key in ("states", "labels", "r"):
+        for a, b in zip(whole.chains_, resumed.chains_):
+            assert all(np.array_equal(u, v) for u, v in zip(a.kept(key), b.kept(key))), key
+
+
 # ---------------------------------------------------------------- ground truth (paper's simulation)
 def _acc_ari(model, tr):
     from sklearn.metrics import adjusted_rand_score

@@ -273,9 +273,8 @@ class BiclusterMCMC:
         if self.n_jobs > 1 or self.scheduler is not None:
             chains.extend(self._run_parallel(y, burn, ck["rngs"][len(chains):]))
         for c in range(len(chains), self.n_chains):
-            current = ck["current"]
             chains.append(self._run_chain(y, cfg, burn, ck["rngs"][c], f"bicluster chain {c + 1}/{self.n_chains}",
-                                          current=current, ck=ck))
+                                          current=ck["current"], ck=ck))
             ck["current"] = None
             if self.checkpoint:
                 self._save_checkpoint(ck)
