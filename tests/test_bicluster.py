@@ -160,7 +160,7 @@ def test_windowed_poisson_moves_leave_the_posterior_invariant():
             S[:, t] = np.einsum("mij,mj->mi", A[xi[:, t]], S[:, t - 1]) + noise
         return xi, S
 
-    xi_true, S_true = prior_draws(1)
+    _, S_true = prior_draws(1)
     y = rng.poisson(np.exp(d[:, None] + Ct @ S_true[0].T))
     log_lik_max = np.where(y > 0, y * np.log(np.maximum(y, 1)) - y, 0.0).sum()
     n, xs, Ss = 8000, [], []

@@ -254,7 +254,8 @@ class BiclusterMCMC:
                         new_cluster_q=self.dynamics_prior_scale,
                         burn_reference=max(1, int(0.01 * self.n_iter)), cluster_model=self.cluster_prior,
                         dp_alpha=self.dp_alpha, boundary_moves=self.boundary_moves,
-                        segment_moves=self.segment_moves, dispersion_update=self.dispersion_update, split_merge=self.split_merge,
+                        segment_moves=self.segment_moves, dispersion_update=self.dispersion_update,
+                        split_merge=self.split_merge,
                         hold_states=hold, restart_states=self.init == "single",
                         poisson_adapt_end=max(hold + 1, burn // 2))
 

@@ -128,7 +128,7 @@ class Sampler:
         self.poisson = cfg.likelihood == "poisson"
         self.split_merge_tried = np.zeros(2, dtype=np.int64)     # splits, merges proposed
         self.split_merge_accepted = np.zeros(2, dtype=np.int64)
-        self.window_moves = np.zeros(2, dtype=np.int64)           # Poisson windowed latent updates: tried, accepted
+        self.window_moves = np.zeros(2, dtype=np.int64)           # Poisson (ξ, S) window moves: tried, accepted
 
     # ------------------------------------------------------------ helpers
     def _r_pg(self):
@@ -182,11 +182,12 @@ class Sampler:
         return omega, kappa
 
     def step_latents_windowed(self):
-        """Poisson only: after the adaptation sweeps, MH updates of the latents window by window with a Gaussian
-        proposal from the likelihood expanded at the frozen η̂ (``updates.windowed_latents_mh``). The PG step
-        above uses NB(r = 100) pseudo-observations, whose ω nearly fixes η (PG(y + r, ·) has little spread
-        for large r), so on its own the chain moves little per sweep; these proposals do not depend on the
-        current η. Until then η is averaged into η̂ (sweeps hold_states + 1 … poisson_adapt_end)."""
+        """Poisson only: after the adaptation sweeps, MH moves of the state path and latents (ξ, S) window by
+        window, with a Gaussian proposal from the likelihood expanded at the frozen η̂
+        (``updates.windowed_latents_mh``). The PG step above uses NB(r = 100) pseudo-observations, whose ω nearly
+        fixes η (PG(y + r, ·) has little spread for large r), so on its own the chain moves little per sweep;
+        these proposals do not depend on the current η. Until then η is averaged into η̂ (sweeps
+        hold_states + 1 … poisson_adapt_end)."""
         st, cfg = self.state, self.cfg
         if not self.poisson or st.iteration <= cfg.hold_states:
             return
