@@ -295,7 +295,10 @@ def _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client, preload):
     elif mode == "joblib":
         joblib = _import_or_explain("joblib")
         parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        yield from parallel(joblib.delayed(_indexed_call)(i, func, kw) for i, kw in enumerate(tasks))
+        try:
+            yield from parallel(joblib.delayed(_indexed_call)(i, func, kw) for i, kw in enumerate(tasks))
+        finally:
+            _close_joblib_workers()
     else:
         distributed = _import_or_explain("distributed")
         with dask_client(scheduler if mode == "dask" else "local", client, n_workers=n_jobs) as dc:
@@ -316,6 +319,20 @@ def _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client, preload):
             finally:
                 for future in futures:
                     future.cancel()
+
+
+def _close_joblib_workers():
+    """Stop joblib's reusable worker processes, so that every ``run_tasks`` call starts fresh ones.
+
+    A worker keeps what its tasks left in the process (imports, Brian2's device, numba's compiled kernels).
+    Reused by the next call, such workers hung a Brian2 sweep after bi-clustering chains had run on them
+    (the test suite's order: batch, bicluster chains, then a sweep).
+    """
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 def _register_preload(client, modules):
