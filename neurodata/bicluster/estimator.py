@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import DataFileError, InvalidInputError
+from ..errors import DataFileError, InvalidInputError, NeurosuiteError
 from ..utils import check_option, check_random_state, check_scalar, progress
 from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
@@ -310,7 +310,6 @@ class BiclusterMCMC:
 
     def _run_parallel(self, y, burn, rngs):
         """The chains as independent tasks of ``run_tasks`` (joblib or Dask); one progress bar over chains."""
-        from ..errors import NeurosuiteError
         from ..execution import run_tasks
         params = self._params()
         tasks = [{"params": params, "y": y, "burn": burn, "rng": rng} for rng in rngs]

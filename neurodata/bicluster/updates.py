@@ -97,6 +97,11 @@ def windowed_latents_mh(rng, y, eta_hat, d, labels, C, S, states, A, b, Q, trans
     Ct = loading_matrix(labels, C, K)
     offset = int(rng.integers(window))
     starts = np.r_[0, np.arange(offset or window, T, window)]
+
+    def log_weight(Sw, a, b1):  # log [Poisson / Gaussian] over bins a … b1-1 (constants cancel in the ratio)
+        eta = d[:, None] + Ct @ Sw.T
+        return (poisson_loglik(y[:, a:b1], eta) + 0.5 * omega[:, a:b1] * (eta - z[:, a:b1]) ** 2).sum()
+
     tried = accepted = 0
     for a, b1 in zip(starts, np.r_[starts[1:], T]):
         Jw, hw = J[a:b1].copy(), h[a:b1].copy()
@@ -114,13 +119,8 @@ def windowed_latents_mh(rng, y, eta_hat, d, labels, C, S, states, A, b, Q, trans
         if n_moves and b1 - a > 3:
             path, _ = shift_boundaries(rng, Jw, hw, path, A, b, Q, m0, P0, trans, n_moves, tie_first=a == 0)
         S_new, _ = ffbs_information(Jw, hw, path, A, b, Q, m0, P0, rng.standard_normal((b1 - a, D)))
-
-        def log_weight(Sw):
-            eta = d[:, None] + Ct @ Sw.T
-            return (y[:, a:b1] * eta - np.exp(eta) + 0.5 * omega[:, a:b1] * (eta - z[:, a:b1]) ** 2).sum()
-
         tried += 1
-        if np.log(rng.random()) < log_weight(S_new) - log_weight(S[a:b1]):
+        if np.log(rng.random()) < log_weight(S_new, a, b1) - log_weight(S[a:b1], a, b1):
             S[a:b1], states[a:b1] = S_new, path
             accepted += 1
     return tried, accepted
