@@ -146,9 +146,9 @@ def plain_kernels():
 def _paper_sampler(seed=0):
     from neurodata.bicluster import BiclusterMCMC
     from neurodata.bicluster.sampler import Sampler
-    from neurosim.groundtruth.bicluster import simulate_bicluster
+    from neurosim.groundtruth.bicluster import load_reference_simulation
 
-    truth = simulate_bicluster(seed=0)
+    truth = load_reference_simulation()
     est = BiclusterMCMC(n_iter=10000, n_chains=1, seed=seed, verbose=False)
     y, burn = est._validate(truth.counts)
     rng = np.random.default_rng(seed)
@@ -262,9 +262,9 @@ def bench_ess_per_second_vs_pymc(quick=True):
 # ------------------------------------------------------------------ chains in parallel
 def bench_parallel_chains(quick=True):
     from neurodata.bicluster import BiclusterMCMC
-    from neurosim.groundtruth.bicluster import simulate_bicluster
+    from neurosim.groundtruth.bicluster import load_reference_simulation
 
-    y = simulate_bicluster(seed=0).counts
+    y = load_reference_simulation().counts
     n_iter = 60 if quick else 400
     seconds = {}
     for n_jobs in (1, 2):

@@ -1,4 +1,4 @@
-"""Bi-cluster neurons and time bins of the paper's simulation (Wei 2023) and save NWB results + a figure."""
+"""Bi-cluster neurons and time bins of the paper's own simulated draw (Wei 2023) and save NWB results + a figure."""
 from pathlib import Path
 
 from neurodata.bicluster.demo import demo

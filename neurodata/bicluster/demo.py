@@ -1,11 +1,12 @@
-"""README demo: a short bi-clustering run on the paper's simulation (smaller), NWB results + figure."""
+"""README demo: a short bi-clustering run on the paper's own simulated draw (its first 200 bins when quick),
+NWB results + figure."""
 from pathlib import Path
 
 
 def demo(out_dir, testdata=None, quick=True):
     import numpy as np
 
-    from neurosim.groundtruth.bicluster import simulate_bicluster
+    from neurosim.groundtruth.bicluster import load_reference_simulation
     from ..io import Traces
     from .estimator import BiclusterMCMC
     from .io import write_bicluster_results
@@ -13,9 +14,8 @@ def demo(out_dir, testdata=None, quick=True):
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    truth = simulate_bicluster(n_bins=200 if quick else 500, seed=0)
-    counts = Traces(truth.counts, rate=1.0, channels=[f"n{i}" for i in range(truth.counts.shape[1])],
-                    unit="count", name="counts")
+    y = load_reference_simulation().counts[:200 if quick else None]
+    counts = Traces(y, rate=1.0, channels=[f"n{i}" for i in range(y.shape[1])], unit="count", name="counts")
     model = BiclusterMCMC(n_iter=60 if quick else 2000, thin=2, n_chains=1, seed=0, verbose=False).fit(counts)
     nwb = write_bicluster_results(out / "bicluster_demo.nwb", model, counts)
     png = plot_bicluster(model, out / "bicluster_demo.png", times=np.asarray(counts.times))
