@@ -35,17 +35,6 @@ def random_rotation(rng, n, theta):
     return q @ rot @ q.T
 
 
-def stacked_loadings(labels, C):
-    """(N, n_clusters (p+1)) matrix mapping the stacked latents to log rates: row i holds [1, c_i] in the block of
-    neuron i's cluster."""
-    N, p = C.shape
-    P = p + 1
-    out = np.zeros((N, (labels.max() + 1) * P))
-    for i in range(N):
-        out[i, labels[i] * P:(labels[i] + 1) * P] = np.r_[1.0, C[i]]
-    return out
-
-
 def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, loading_sd=0.5,
                        q_scale=1e-2, mean_duration=50.0, likelihood="negbin", seed=None):
     """Simulate the paper's model: two states with A = 0.01·I and A = 1.01 × per-cluster 3-D rotations by π/20,
@@ -55,6 +44,7 @@ def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, 
     The chain runs 2·n_bins bins and keeps the last n_bins (the reference's burn-in); latents are then centred
     and rotated to orthogonal rows (the model's identifiability constraint), leaving the rates unchanged.
     """
+    from neurodata.bicluster.updates import loading_matrix
     rng = check_random_state(seed)
     for name, v in (("n_per_cluster", n_per_cluster), ("n_clusters", n_clusters), ("p", p), ("n_bins", n_bins)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -97,7 +87,7 @@ def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, 
         _, _, Vh = np.linalg.svd(S[:, blk][:, 1:], full_matrices=False)
         S[:, blk.start + 1:blk.stop] = S[:, blk][:, 1:] @ Vh.T
         C[rows] = C[rows] @ Vh.T
-    eta = d[None, :] + S @ stacked_loadings(labels, C).T
+    eta = d[None, :] + S @ loading_matrix(labels, C, n_clusters).T
     rr = np.full(N, float(r))
     lam_t = np.exp(eta)
     if likelihood == "negbin":
@@ -123,11 +113,12 @@ def load_reference_simulation():
     N = 30 neurons in 3 clusters, T = 500 bins, NB counts with r = 10. As in the reference, the latents are
     centred and SVD-rotated after they were drawn while d keeps its draw, so ``log_rate`` is d + μ + cᵀx of the
     stored values."""
+    from neurodata.bicluster.updates import loading_matrix
     with np.load(REFERENCE_SIMULATION) as f:
         data = {k: f[k] for k in f.files}
     labels, S, A = data["labels"].astype(np.int64), data["latents"], data["A"]
     return BiclusterTruth(counts=data["counts"].astype(np.int64), labels=labels,
                           states=data["states"].astype(np.int64), latents=S, d=data["d"], C=data["C"],
                           r=np.full(labels.size, 10.0),
-                          log_rate=data["d"][None, :] + S @ stacked_loadings(labels, data["C"]).T, A=A,
+                          log_rate=data["d"][None, :] + S @ loading_matrix(labels, data["C"], labels.max() + 1).T, A=A,
                           Q=np.tile(1e-2 * np.eye(A.shape[1]), (A.shape[0], 1, 1)))
