@@ -345,6 +345,14 @@ def test_reference_simulation_is_the_papers_draw():
     assert abs(np.exp(tr.log_rate).mean() - tr.counts.mean()) < 0.05
 
 
+def test_reference_simulation_missing_file_is_a_data_file_error(monkeypatch, tmp_path):
+    from neurodata.errors import DataFileError
+    from neurosim.groundtruth import bicluster as gt
+    monkeypatch.setattr(gt, "REFERENCE_SIMULATION", tmp_path / "absent.npz")
+    with pytest.raises(DataFileError, match="absent.npz"):
+        gt.load_reference_simulation()
+
+
 # The numbers on the paper's own draw, where the reference code reports state accuracy 0.954 after
 # 10,000 iterations. Run here for 1000 iterations on the same draw, the reference code itself gives 0.924 (its
 # state draws after a quarter burn-in, through this module's maxPEAR).

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodata.errors import InvalidInputError
+from neurodata.errors import DataFileError, InvalidInputError
 from neurodata.utils import check_random_state
 
 
@@ -114,6 +114,9 @@ def load_reference_simulation():
     centred and SVD-rotated after they were drawn while d keeps its draw, so ``log_rate`` is d + μ + cᵀx of the
     stored values."""
     from neurodata.bicluster.updates import loading_matrix
+    if not REFERENCE_SIMULATION.is_file():
+        raise DataFileError(f"The paper's simulated draw is missing: {REFERENCE_SIMULATION} (package data of "
+                            "neurosim; reinstall the package).")
     with np.load(REFERENCE_SIMULATION) as f:
         data = {k: f[k] for k in f.files}
     labels, S, A = data["labels"].astype(np.int64), data["latents"], data["A"]
