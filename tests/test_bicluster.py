@@ -255,6 +255,26 @@ def test_maxpear_and_accuracy():
     assert matching_accuracy([0, 0, 1, 1, 2], best) == 1.0 and score > 0.5
 
 
+def test_maxpear_returns_one_cluster_when_the_posterior_does():
+    """#26: with P(K = 1) = 0.97 and every pair co-clustered >= 0.967, plain PEAR (0 for the one-block labelling
+    by construction) split off a neuron; the one-block labelling is now scored by its exact expected ARI."""
+    from sklearn.metrics import adjusted_rand_score
+    n = 30
+    draws = np.zeros((100, n), dtype=int)
+    for j in range(3):
+        draws[j, j] = 1  # three draws split one neuron off
+    best, score = maxpear(coclustering(draws), draws)
+    assert np.unique(best).size == 1 and score == pytest.approx(0.97)
+    assert score == pytest.approx(np.mean([adjusted_rand_score(best, z) for z in draws]))
+    # a posterior that really splits keeps the split, and no draws means no one-block shortcut
+    two = np.tile(np.repeat([0, 1], n // 2), (100, 1))
+    two[:10] = 0
+    best, _ = maxpear(coclustering(two), two)
+    assert np.unique(best).size == 2
+    best, _ = maxpear(coclustering(draws))
+    assert np.unique(best).size > 1
+
+
 def test_bad_input_raises():
     from neurodata.bicluster import BiclusterMCMC
     with pytest.raises(InvalidInputError, match="non-negative integers"):
@@ -470,7 +490,8 @@ def test_real_recording_cli_writes_results(testdata, tmp_path):
         ncli.SUBCOMMAND_MODULES.append("neurodata.bicluster.cli")
     out = tmp_path / "bc.nwb"
     code = main(["bicluster", str(testdata / "nwb" / "spikes_A8604-211122.nwb"), "--bin-size", "2.0",
-                 "--iterations", "12", "--thin", "2", "--chains", "2", "--out", str(out), "--quiet"])
+                 "--n-iterations", "12", "--thin", "2", "--n-chains", "2", "--out", str(out),
+                 "--figure", str(out.with_suffix(".png")), "--quiet"])
     assert code == 0 and out.exists() and out.with_suffix(".png").exists()
     res = read_results(out)
     assert res.analysis == "bicluster"

@@ -34,7 +34,13 @@ def pear(labels, psm):
 
 def maxpear(psm, draws=None, max_clusters=None, max_candidates=200):
     """Point estimate maximising PEAR over hierarchical-clustering cuts of 1 − PSM (average and complete
-    linkage, every number of blocks) and the sampled partitions themselves."""
+    linkage, every number of blocks) and the sampled partitions themselves.
+
+    PEAR plugs the PSM into the adjusted Rand index, which is 0 for the one-block labelling whatever the
+    posterior says. With ``draws`` given, that labelling is scored by its exact posterior expected ARI instead:
+    the fraction of draws that are one block too (ARI 1 between two one-block labellings, 0 otherwise), so a
+    posterior that puts nearly all its mass on one cluster returns one cluster. Without draws it cannot win.
+    """
     n = psm.shape[0]
     max_clusters = min(n, max_clusters or n)
     cands = []
@@ -54,6 +60,10 @@ def maxpear(psm, draws=None, max_clusters=None, max_candidates=200):
             uniq = uniq[np.linspace(0, uniq.shape[0] - 1, max_candidates).astype(int)]
         cands.extend(list(uniq))
     scores = [pear(c, psm) for c in cands]
+    if draws is not None and n > 1:
+        one_block = np.all(draws == draws[:, :1], axis=1).mean()
+        cands.append(np.zeros(n, dtype=int))
+        scores.append(float(one_block))
     best = np.asarray(cands[int(np.argmax(scores))])
     _, best = np.unique(best, return_inverse=True)
     return best, float(np.max(scores))
