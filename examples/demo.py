@@ -18,20 +18,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+import neurodata.registry  # noqa: E402
+import neurosim.registry  # noqa: E402
 from neurodata import io  # noqa: E402
+from neurodata.registry import demo_steps  # noqa: E402
 
 logger = logging.getLogger("neurosuite.demo")
 
 # Component steps: (title, "module:function"); each function is demo(out_dir, testdata=None, quick=True).
-COMPONENT_STEPS = [
-    ("dendrites", "neurosim.dendrites.demo:demo"),
-    ("motion", "neurosim.motion.demo:demo"),
-    ("reservoir", "neurosim.reservoir.demo:demo"),
-    ("connectome", "neurodata.connectome.demo:demo"),
-    ("rsa", "neurodata.rsa.demo:demo"),
-    ("bicluster", "neurodata.bicluster.demo:demo"),
-    ("scale_out", "neurosim.sweep.demo:demo"),
-]
+# Derived from the two component tables: simulators first, then analyses, then the scale-out drivers.
+COMPONENT_STEPS = demo_steps(neurosim.registry.COMPONENTS, neurodata.registry.COMPONENTS)
 
 
 def load_recordings(testdata, out_dir):

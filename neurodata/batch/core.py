@@ -6,20 +6,16 @@ from pathlib import Path
 
 
 from ..errors import DataFileError, InvalidInputError
+from ..registry import analyses as registered_analyses
 from ..execution import (derive_seed, is_complete, plain_scalar, remove_stale_temporaries, resolve, run_tasks, task_key,
                          write_record, write_summary)
 from ..utils import check_option, check_scalar, logger
 
 # analysis name → "module:function" with signature (nwb_path, out_path, params: dict) -> metrics dict, writing
 # one results NWB file at out_path. ``parameters()`` on the function lists what params may hold (with
-# defaults); when it lists "seed", each file gets its own seed derived from the batch seed.
-ANALYSES = {
-    "bin": "neurodata.batch.analyses:bin_spikes",
-    "summary": "neurodata.batch.analyses:spike_summary",
-    "connectome": "neurodata.batch.analyses:connectome",
-    "bicluster": "neurodata.batch.analyses:bicluster",
-    "rsa": "neurodata.batch.analyses:rsa",
-}
+# defaults); when it lists "seed", each file gets its own seed derived from the batch seed. The built-in
+# ones come from the component table (neurodata.registry); register_analysis adds more at run time.
+ANALYSES = registered_analyses()
 
 
 def register_analysis(name, target):

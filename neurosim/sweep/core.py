@@ -10,14 +10,12 @@ from neurodata.errors import DataFileError, InvalidInputError
 from neurodata.execution import (derive_seed, is_complete, plain_scalar, parse_value, remove_stale_temporaries, resolve, run_tasks,
                                  task_key, write_record, write_summary)
 from neurodata.utils import check_scalar, logger
+from neurosim.registry import simulations as registered_simulations
 
 # model name → "module:function" with signature (params: dict, seed: int, out_path: Path) -> metrics dict,
 # writing one NWB file at out_path. A function may carry ``parameters()`` → {name: default} for validation.
-SIMULATIONS = {
-    "lif_network": "neurosim.sweep.simulations:lif_network",
-    "ahmad_hawkins_2016": "neurosim.sweep.simulations:ahmad_hawkins_2016",
-    "yamada_chao_2025_reservoir": "neurosim.sweep.simulations:yamada_chao_2025_reservoir",
-}
+# The built-in ones come from the component table (neurosim.registry); register_simulation adds more.
+SIMULATIONS = registered_simulations()
 
 
 def register_simulation(name, target):
