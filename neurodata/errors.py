@@ -32,3 +32,19 @@ class NeurosuiteWarning(UserWarning):
 
 class ConvergenceWarning(NeurosuiteWarning):
     """An iterative method stopped before converging; the message names the knob to turn."""
+
+
+class OutputExistsError(InvalidInputError):
+    """An output path already exists and the caller did not ask to replace it.
+
+    The suite never overwrites a file unless told to: ``overwrite=True`` in Python, ``--overwrite`` on the
+    command line. An input of the same call is never overwritten, even then.
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        super().__init__(f"{path}: already exists; the suite does not overwrite files unless asked. "
+                         "Pass overwrite=True / --overwrite to replace it, or choose another path.")
+
+    def __reduce__(self):  # picklable with its one argument, so it crosses joblib/Dask workers intact
+        return type(self), (self.path,)

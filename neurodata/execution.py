@@ -28,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BackendUnavailableError, InvalidInputError, NeurosuiteError
+from .errors import BackendUnavailableError, DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
 from .utils import atomic_path, check_scalar, logger, progress
 
-__all__ = ["Summary", "derive_seed", "is_complete", "parse_value", "resolve", "run_tasks", "task_key", "write_record"]
+__all__ = ["RecordedRun", "Summary", "derive_seed", "is_complete", "parse_value", "resolve", "run_recorded",
+           "run_recorded_runs", "run_tasks", "task_key", "write_record"]
 
 _DIST_HINT = "pip install 'neurosuite[dist]'  (dask[distributed], dask-jobqueue, joblib)"
 
@@ -118,8 +119,9 @@ def plain_scalar(value):
 
 # ------------------------------------------------------------------------------------ completion records
 def write_record(path, record):
-    """Write a JSON completion record atomically (temp file in the same folder, fsync, rename)."""
-    with atomic_path(path, suffix=".tmp") as tmp:
+    """Write a JSON run record atomically (temp file in the same folder, fsync, rename), replacing the
+    previous record of the same run: records belong to the driver that writes them."""
+    with atomic_path(path, overwrite=True) as tmp:
         with open(tmp, "w") as fh:
             json.dump(record, fh, sort_keys=True, indent=1,
                       default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
@@ -159,11 +161,13 @@ def is_complete(out_path, record_path, expect):
 
 
 def remove_stale_temporaries(folder):
-    """Delete temp files a killed writer left behind (the spine's ``.name.*.tmp.nwb``, our ``.name.*.tmp``)."""
+    """Delete temp files a killed writer left behind (``atomic_path``'s ``.name.*.tmp.nwb`` and ``.name.*.tmp``
+    for the records and the summary table)."""
     folder = Path(folder)
     removed = 0
     if folder.is_dir():
-        for tmp in list(folder.glob(".*.tmp.nwb")) + list(folder.glob(".*.json.*.tmp")):
+        for tmp in list(folder.glob(".*.nwb.*.tmp.nwb")) + list(folder.glob(".*.json.*.tmp")) + \
+                list(folder.glob(".*.csv.*.tmp")):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
                 removed += 1
@@ -393,7 +397,7 @@ def write_summary(rows, out_dir, *, analysis, parameters, name="summary", descri
     table = pd.DataFrame(rows)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
-    with atomic_path(csv_path) as tmp:
+    with atomic_path(csv_path, overwrite=True) as tmp:  # the driver's own table, rewritten on every run
         table.to_csv(tmp, index=False)
     produced = [f for f, s in zip(table["file"], table["status"]) if s != "failed" and Path(f).is_file()]
     nwb_table = table.copy()
@@ -402,9 +406,126 @@ def write_summary(rows, out_dir, *, analysis, parameters, name="summary", descri
             nwb_table[col] = [("" if v is None or (isinstance(v, float) and np.isnan(v)) else
                                v if isinstance(v, str) else task_key(v)) for v in nwb_table[col]]
     nwb_path = write_results(out_dir / f"{name}.nwb", analysis=analysis, sources=produced, parameters=parameters,
-                             tables={"runs": nwb_table}, description=description)
+                             tables={"runs": nwb_table}, description=description, overwrite=True)
     summary = Summary(table, csv_path, nwb_path)
     if summary.n_failed:
         logger.warning("%d of %d %s failed; see the 'error' column of %s", summary.n_failed, len(table), what,
                        csv_path)
     return summary
+
+
+# ------------------------------------------------------------------------------- resumable recorded runs
+@dataclasses.dataclass
+class RecordedRun:
+    """One unit of a resumable driver (a file of a batch, a point of a sweep).
+
+    ``target(*args)`` writes one NWB file at ``out_path`` and returns a dict of metrics; ``record_path`` gets
+    the run's JSON record; ``expect`` is what a finished record must match (parameters, seed, source
+    fingerprint) for the run to be skipped next time; ``row`` starts its line of the summary table.
+    ``inputs`` must exist when the run starts; ``resumable=False`` runs it even when a record says done.
+    """
+    row: dict
+    target: object
+    args: tuple
+    out_path: str
+    record_path: str
+    expect: dict
+    key: str
+    inputs: tuple = ()
+    resumable: bool = True
+
+    def task(self):
+        return dict(target=self.target, args=tuple(self.args), out_path=str(self.out_path),
+                    record_path=str(self.record_path), expect=self.expect, inputs=tuple(map(str, self.inputs)))
+
+
+def _claim_output(out_path, record_path, expect, overwrite):
+    """Make room for a run's output and claim it with a "running" record.
+
+    An existing output is removed only if this driver made it (its record names it) or ``overwrite`` is
+    set; anything else there is somebody's file and stays (``OutputExistsError``). The claim lets a run
+    killed after its output appeared but before its record was complete be redone on the next call.
+    """
+    if out_path.exists():
+        try:
+            ours = json.loads(Path(record_path).read_text()).get("file") == out_path.name
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not (ours or overwrite):
+            raise OutputExistsError(out_path)
+        out_path.unlink()
+    write_record(record_path, {"status": "running", **expect, "file": out_path.name})
+
+
+def _name(target):
+    return target if isinstance(target, str) else getattr(target, "__qualname__", repr(target))
+
+
+def run_recorded(target, args, out_path, record_path, expect, inputs=(), overwrite=False):
+    """Run one recorded unit on whichever worker holds it: claim its output, ``target(*args)`` writes it,
+    then its record says "ok" with the metrics (JSON scalars only: arrays stay in the NWB file).
+
+    The output exists only if the run finished (the spine writes atomically); a failed run removes it and
+    leaves a "failed" record, so it is simply run again next time. Returns the metrics.
+    """
+    out_path = Path(out_path)
+    for path in inputs:
+        if not Path(path).is_file():
+            raise DataFileError(f"{path}: no such file.")
+    _claim_output(out_path, record_path, expect, overwrite)
+    try:
+        metrics = resolve(target)(*args)
+        if not isinstance(metrics, dict):
+            raise InvalidInputError(f"{_name(target)} returned {type(metrics).__name__}, not a dict of metrics.")
+        if not out_path.is_file():
+            raise DataFileError(f"{_name(target)} returned without writing {out_path}.")
+    except BaseException as exc:
+        out_path.unlink(missing_ok=True)  # never leave an output without its record
+        with contextlib.suppress(Exception):
+            write_record(record_path, {"status": "failed", **expect, "file": out_path.name,
+                                       "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    metrics = {str(k): v for k, v in ((k, plain_scalar(v)) for k, v in metrics.items()) if v is not None}
+    write_record(record_path, {"status": "ok", **expect, "file": out_path.name, "metrics": metrics})
+    return metrics
+
+
+def run_recorded_runs(runs, *, out, desc, summary, what="runs", overwrite=False, n_jobs=1, scheduler=None,
+                      client=None, verbose=True, preload=()):
+    """The one driver of resumable recorded runs (``neurodata`` batches, ``neurosim`` sweeps).
+
+    Skips every :class:`RecordedRun` whose record says it finished (:func:`is_complete`), runs the others
+    through :func:`run_tasks` (in-process, joblib or Dask), and writes the summary table: one row per run
+    with its status ("ok", "skipped", "failed"), error, seconds and metrics (a metric named like a column
+    becomes ``metric_<name>``). ``summary`` holds :func:`write_summary`'s ``analysis``, ``parameters`` and
+    ``description``. ``overwrite=True`` lets a run replace a file at its output path that this driver did
+    not write; finished runs are skipped either way. Returns a :class:`Summary`.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
+    outcomes, pending = [None] * len(runs), []
+    for i, run in enumerate(runs):
+        done = is_complete(run.out_path, run.record_path, run.expect) if run.resumable else None
+        if done is None:
+            pending.append(i)
+        else:
+            outcomes[i] = {"status": "skipped", "value": done.get("metrics", {}), "seconds": 0.0}
+    if len(pending) < len(runs):
+        logger.info("%d of %d %s already done in %s; running the other %d", len(runs) - len(pending), len(runs),
+                    what, out, len(pending))
+    tasks = [dict(runs[i].task(), overwrite=bool(overwrite)) for i in pending]
+    results = run_tasks("neurodata.execution:run_recorded", tasks, n_jobs=n_jobs, scheduler=scheduler,
+                        client=client, keys=[runs[i].key for i in pending], desc=desc, verbose=verbose,
+                        preload=preload)
+    for i, outcome in zip(pending, results):
+        outcomes[i] = outcome
+
+    rows = []
+    for run, outcome in zip(runs, outcomes):
+        row = dict(run.row, status=outcome["status"], error=outcome.get("error", ""),
+                   seconds=outcome.get("seconds", float("nan")))
+        for name, value in (outcome.get("value") or {}).items():
+            row[f"metric_{name}" if name in row else name] = value
+        rows.append(row)
+    return write_summary(rows, out, what=what, **summary)

@@ -81,13 +81,58 @@ def check_array(x, name, *, ndim=None, min_rows=1, finite=True, dtype=float):
     return arr
 
 
-@contextlib.contextmanager
-def atomic_path(path, suffix=".tmp"):
-    """Yield a temporary path beside ``path`` to write to; on success fsync it and rename it over ``path``,
-    on any failure remove it — so a reader never sees a partial file and a failed write leaves nothing."""
+def check_output_path(path, *, overwrite=False, inputs=(), suffix=None):
+    """Check that a writer may create ``path``; return it as a ``Path``.
+
+    Refuses (``OutputExistsError``) an existing file unless ``overwrite=True``; refuses (``InvalidInputError``)
+    a directory, a path that is one of ``inputs`` (even with ``overwrite=True``: an input is never written
+    over) and, with ``suffix`` (e.g. ``".nwb"``), a name that does not end in it. Writers call it before any
+    expensive work so a bad path fails at once; :func:`atomic_path` calls it again.
+    """
+    from .errors import OutputExistsError
+
     path = Path(path)
+    if suffix is not None and path.suffix.lower() != suffix.lower():
+        raise InvalidInputError(f"{path}: an output file must end in {suffix!r} (got {path.suffix or 'no suffix'!r}).")
+    if path.is_dir():
+        raise InvalidInputError(f"{path}: is a directory; give the path of the file to write.")
+    for source in inputs:
+        if _same_file(path, source):
+            raise InvalidInputError(f"{path}: is one of the inputs; the suite never overwrites an input, even "
+                                    "with overwrite=True. Choose another output path.")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputExistsError(path)
+    return path
+
+
+def _same_file(a, b):
+    """Whether two paths name one file (resolved, or the same inode for hard links)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist: it cannot be the same file
+        return False
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, overwrite=False, inputs=(), suffix=None):
+    """Yield a temporary path beside ``path`` to write to; on success fsync it and rename it to ``path``,
+    on any failure remove it — so a reader never sees a partial file and a failed write leaves nothing.
+
+    The suite's one way to write a file. ``path`` is checked first (:func:`check_output_path`: an existing
+    file needs ``overwrite=True``, ``inputs`` are never written over, ``suffix`` is required). Without
+    ``overwrite`` the final rename cannot replace a file that appeared meanwhile (a hard link fails if the
+    name is taken).
+    """
+    from .errors import OutputExistsError
+
+    path = check_output_path(path, overwrite=overwrite, inputs=inputs, suffix=suffix)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    # ".tmp.nwb" keeps an NWB temp file recognisable (remove_stale_temporaries looks for both endings)
+    tmp_suffix = ".tmp.nwb" if path.suffix.lower() == ".nwb" else ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=tmp_suffix, dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -96,8 +141,25 @@ def atomic_path(path, suffix=".tmp"):
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _rename_no_clobber(tmp, path, OutputExistsError)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def _rename_no_clobber(tmp, path, error):
+    """Move ``tmp`` to ``path`` only if ``path`` does not exist, atomically where hard links are supported."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise error(path) from None
+    except OSError:  # no hard links on this file system: check, then rename (a tiny race remains)
+        if os.path.lexists(path):
+            raise error(path) from None
+        os.replace(tmp, path)
+        return
+    os.remove(tmp)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataFileError, InvalidInputError, NWBContentError
-from ..utils import atomic_path, logger
+from ..utils import atomic_path, check_output_path, logger
 from .objects import Intervals, SpikeTrains, Traces
 
 SUITE_MODULE = "neurosuite"  # processing module holding provenance and sources
@@ -537,34 +537,21 @@ def _add_provenance(nwb, kind, analysis, parameters, sources):
         module.add(table)
 
 
-@contextlib.contextmanager
-def _atomic_target(path):
-    """A temporary ``.nwb`` path beside ``path``, renamed over it only when the write completes."""
-    with atomic_path(path, suffix=".tmp.nwb") as tmp:
-        yield tmp
-    logger.info("wrote %s", path)
-
-
-def _write_atomically(nwb, path):
+def _write_atomically(nwb, path, *, overwrite=False, inputs=()):
+    """Write ``nwb`` through the suite's one atomic writer (existing files, inputs and the suffix checked)."""
     from pynwb import NWBHDF5IO
 
-    with _atomic_target(path) as tmp:
+    with atomic_path(path, overwrite=overwrite, inputs=inputs, suffix=".nwb") as tmp:
         with NWBHDF5IO(tmp, mode="w") as io:
             io.write(nwb)
+    logger.info("wrote %s", path)
     return Path(path)
 
 
-def _refuse_overwriting_sources(path, sources):
-    target = Path(path).resolve()
-    for rec in sources:
-        if Path(rec["path"]) == target:
-            raise InvalidInputError(f"{path}: is one of the inputs; the suite never overwrites an input. "
-                                    "Choose another output path.")
-
-
 def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=None, tables=None, ophys=None,
-                     parameters=None, description="neurosuite simulation", resolution=None, identifier=None):
-    """Write a simulation as if it were a recording.
+                     parameters=None, description="neurosuite simulation", resolution=None, identifier=None,
+                     overwrite=False):
+    """Write a simulation as if it were a recording, to a new ``.nwb`` file.
 
     spikes     {population: SpikeTrains} → one ``Units`` table, a ``population`` column, ``resolution`` (s)
     traces     {name: Traces} → ``acquisition`` TimeSeries (state variables, SI units)
@@ -573,9 +560,11 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
     tables     {name: DataFrame} → DynamicTables in the ``simulation`` processing module (weights, ...)
     ophys      {name: Traces} → ``processing/ophys/Fluorescence/<name>`` with one ROI per channel
     parameters dict → JSON in ``processing/neurosuite/provenance`` so the run can be reproduced
+    overwrite  an existing ``path`` raises ``OutputExistsError`` unless True
     """
     from pynwb.misc import Units
 
+    check_output_path(path, overwrite=overwrite, suffix=".nwb")  # fail before building anything
     nwb = _new_nwbfile(description, identifier)
     if spikes:
         units = Units(name="units", description="simulated units", resolution=resolution)
@@ -609,7 +598,7 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
         for name, df in tables.items():
             module.add(_dataframe_table(df, name, f"simulation table {name}"))
     _add_provenance(nwb, "simulation", "", parameters, [])
-    return _write_atomically(nwb, path)
+    return _write_atomically(nwb, path, overwrite=overwrite)
 
 
 def _fill_results_module(module, analysis, arrays, tables, traces):
@@ -627,17 +616,20 @@ def _check_analysis_name(analysis):
 
 
 def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, tables=None, traces=None,
-                  spikes=None, description=None):
+                  spikes=None, description=None, overwrite=False):
     """Write analysis results to a NEW NWB file that names its sources (identifier, path, sha256).
 
     arrays {name: ndarray} and tables {name: DataFrame} go to the processing module named ``analysis``;
-    traces {name: Traces} become TimeSeries there; spikes (SpikeTrains) become the Units table.
+    traces {name: Traces} become TimeSeries there; spikes (SpikeTrains) become the Units table. An existing
+    ``path`` raises ``OutputExistsError`` unless ``overwrite=True``; a path among ``sources`` is refused even
+    then (to add results to an input, use :func:`add_results_in_place`).
     """
     from pynwb.misc import Units
 
     _check_analysis_name(analysis)
+    sources = list(sources)
+    check_output_path(path, overwrite=overwrite, inputs=sources, suffix=".nwb")
     records = [_source_record(s) for s in sources]
-    _refuse_overwriting_sources(path, records)
     nwb = _new_nwbfile(description or f"neurosuite {analysis} results", subject_id="derived",
                        subject_description="derived data: see processing/neurosuite/sources for the inputs")
     module = nwb.create_processing_module(name=analysis, description=f"{analysis} results")
@@ -648,7 +640,7 @@ def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, t
             units.add_unit(spike_times=np.asarray(t))
         nwb.units = units
     _add_provenance(nwb, "results", analysis, parameters, records)
-    return _write_atomically(nwb, path)
+    return _write_atomically(nwb, path, overwrite=overwrite, inputs=sources)
 
 
 def add_results_in_place(path, *, analysis, parameters=None, arrays=None, tables=None, traces=None):
@@ -677,11 +669,13 @@ def add_results_in_place(path, *, analysis, parameters=None, arrays=None, tables
         params.add_column(name="parameters", description="JSON")
         params.add_row(parameters=_json(parameters or {}, "parameters"))
         module.add(params)
-        with _atomic_target(path) as tmp:
+        # the one case where a file is replaced: the user asked for exactly this file (``--in-place``)
+        with atomic_path(path, overwrite=True) as tmp:
             with NWBHDF5IO(tmp, mode="w") as out:
                 out.export(src_io=src_io, nwbfile=nwb)
     finally:
         src_io.close()
+    logger.info("added %s results to %s", analysis, path)
     return path
 
 
