@@ -19,12 +19,12 @@ from neurodata.io import SpikeTrains, read_results, write_simulation
 HERE = Path(__file__).resolve().parent
 
 
-def _session(path, seed, n_units=4, duration=20.0):
+def _session(path, seed, n_units=4, duration=20.0, overwrite=False):
     """A small NWB recording: Poisson units at known rates (2, 4, 6, ... Hz)."""
     rng = np.random.default_rng(seed)
     times = [np.sort(rng.uniform(0, duration, rng.poisson(2.0 * (u + 1) * duration))) for u in range(n_units)]
     write_simulation(path, spikes={"units": SpikeTrains(times, start=0.0, end=duration)},
-                     parameters={"seed": seed}, description="test session")
+                     parameters={"seed": seed}, description="test session", overwrite=overwrite)
     return path
 
 
@@ -79,6 +79,12 @@ def test_corrupt_file_is_reported_and_good_files_complete(sessions, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ number 3 of the issue
+def _finished(out):
+    """Records of finished files (a run's record says "running" from its start, "ok" once done)."""
+    import json
+    return sorted(p for p in out.glob("session*.json") if json.loads(p.read_text()).get("status") == "ok")
+
+
 def test_killed_batch_resumes_without_redoing_finished_files(sessions, tmp_path, monkeypatch):
     """A batch process is SIGKILLed after some files are done; rerunning finishes only the rest."""
     out, calls = tmp_path / "out", tmp_path / "calls.txt"
@@ -90,14 +96,14 @@ def test_killed_batch_resumes_without_redoing_finished_files(sessions, tmp_path,
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
     try:
         deadline = time.monotonic() + 120
-        while len(list(out.glob("session*.json"))) < 2:
+        while len(_finished(out)) < 2:
             assert proc.poll() is None, "the batch ended before it could be killed"
             assert time.monotonic() < deadline, "the batch made no progress"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
-    finished = sorted(out.glob("session*.json"))
+    finished = _finished(out)
     assert 2 <= len(finished) < len(sessions)
     done_before = {p.with_suffix(".nwb").name: p.with_suffix(".nwb").stat().st_mtime_ns for p in finished}
     calls.write_text("")
@@ -125,7 +131,7 @@ def test_changed_input_or_parameters_are_recomputed(sessions, tmp_path):
     assert again.n_skipped == 2
     other = run_batch("bin", sessions[:2], out=out, params={"bin_size": 1.0}, verbose=False)
     assert other.n_skipped == 0 and other.table["n_bins"].tolist() == [n // 2 for n in first.table["n_bins"]]
-    _session(sessions[0], 99)                                        # the input changes
+    _session(sessions[0], 99, overwrite=True)                        # the input changes
     once_more = run_batch("bin", sessions[:2], out=out, params={"bin_size": 1.0}, verbose=False)
     assert once_more.table["status"].tolist() == ["ok", "skipped"]
     record = out / "session1.bin.json"

@@ -5,11 +5,10 @@ import os
 from pathlib import Path
 
 
-from ..errors import DataFileError, InvalidInputError
+from ..errors import InvalidInputError
 from ..registry import analyses as registered_analyses
-from ..execution import (derive_seed, is_complete, plain_scalar, remove_stale_temporaries, resolve, run_tasks, task_key,
-                         write_record, write_summary)
-from ..utils import check_option, check_scalar, logger
+from ..execution import RecordedRun, derive_seed, resolve, run_recorded_runs, task_key
+from ..utils import check_option, check_scalar
 
 # analysis name → "module:function" with signature (nwb_path, out_path, params: dict) -> metrics dict, writing
 # one results NWB file at out_path. ``parameters()`` on the function lists what params may hold (with
@@ -32,25 +31,6 @@ def analysis(name):
     """The registered function for ``name``."""
     check_option(name, "analysis", sorted(ANALYSES))
     return resolve(ANALYSES[name])
-
-
-def run_file(target, nwb_path, out_path, record_path, params, expect):
-    """Analyse one file on whichever worker holds it: results NWB, then its completion record; returns metrics."""
-    nwb_path, out_path = Path(nwb_path), Path(out_path)
-    if not nwb_path.is_file():
-        raise DataFileError(f"{nwb_path}: no such file.")
-    try:
-        metrics = resolve(target)(nwb_path, out_path, dict(params))
-        if not isinstance(metrics, dict):
-            raise InvalidInputError(f"the analysis returned {type(metrics).__name__}, not a dict of metrics.")
-        if not out_path.is_file():
-            raise DataFileError(f"the analysis returned without writing {out_path}.")
-    except BaseException:
-        out_path.unlink(missing_ok=True)  # never leave a results file without its record
-        raise
-    metrics = {str(k): v for k, v in ((k, plain_scalar(v)) for k, v in metrics.items()) if v is not None}
-    write_record(record_path, {"status": "ok", **expect, "file": out_path.name, "metrics": metrics})
-    return metrics
 
 
 def _fingerprint(path):
@@ -79,7 +59,7 @@ def _allowed_parameters(name, func):
 
 
 def run_batch(analysis_name, files, *, out, params=None, seed=0, n_jobs=1, scheduler=None, client=None,
-              verbose=True):
+              verbose=True, overwrite=False):
     """Run ``analysis_name`` on every file; one results NWB per input and a summary table.
 
     Parameters
@@ -97,6 +77,10 @@ def run_batch(analysis_name, files, *, out, params=None, seed=0, n_jobs=1, sched
         Base seed; a stochastic analysis gets ``derive_seed(seed, file and parameters)`` per file.
     n_jobs, scheduler, client
         Execution back-end, see :func:`neurodata.execution.run_tasks`.
+    overwrite : bool
+        Replace a file at an output path that no earlier batch wrote (by default that file is kept and its
+        input is reported as failed). Finished files are skipped either way; the batch's own unfinished
+        outputs are always redone.
 
     Returns a :class:`neurodata.execution.Summary` with one row per input: file, source, status ("ok",
     "skipped" when done in an earlier run, "failed"), error, seconds and the analysis' metrics.
@@ -119,11 +103,8 @@ def run_batch(analysis_name, files, *, out, params=None, seed=0, n_jobs=1, sched
                                     f"{sorted(k for k in allowed if k != 'seed')}.")
     stochastic = allowed is not None and "seed" in allowed
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out)
     target = ANALYSES[analysis_name]
-
-    runs, tasks, task_runs = [], [], []
+    runs = []
     for nwb_path, stem in zip(files, _output_names(files, analysis_name)):
         out_path, record_path = out / f"{stem}.nwb", out / f"{stem}.json"
         file_params = dict(params)
@@ -133,31 +114,13 @@ def run_batch(analysis_name, files, *, out, params=None, seed=0, n_jobs=1, sched
         expect = {"analysis": analysis_name, "params": file_params, "source": str(Path(nwb_path).resolve()),
                   "source_fingerprint": _fingerprint(nwb_path)}
         row = {"source": nwb_path, "file": str(out_path), **({"seed": file_params["seed"]} if stochastic else {})}
-        done = is_complete(out_path, record_path, expect) if expect["source_fingerprint"] else None
-        if done is not None:
-            runs.append((row, {"status": "skipped", "value": done.get("metrics", {}), "seconds": 0.0}))
-            continue
-        runs.append((row, None))
-        task_runs.append(len(runs) - 1)
-        tasks.append(dict(target=target, nwb_path=nwb_path, out_path=str(out_path), record_path=str(record_path),
-                          params=file_params, expect=expect))
-    if len(tasks) < len(runs):
-        logger.info("%d of %d files already analysed in %s; analysing the other %d", len(runs) - len(tasks),
-                    len(runs), out, len(tasks))
-    outcomes = run_tasks("neurodata.batch.core:run_file", tasks, n_jobs=n_jobs, scheduler=scheduler, client=client,
-                         keys=[f"{analysis_name}-{Path(t['out_path']).stem}" for t in tasks],
-                         desc=f"batch {analysis_name}", verbose=verbose)
-    for i, outcome in zip(task_runs, outcomes):
-        runs[i] = (runs[i][0], outcome)
-
-    rows = []
-    for row, outcome in runs:
-        row = dict(row, status=outcome["status"], error=outcome.get("error", ""),
-                   seconds=outcome.get("seconds", float("nan")))
-        for name, value in (outcome.get("value") or {}).items():
-            row[f"metric_{name}" if name in row else name] = value
-        rows.append(row)
-    return write_summary(rows, out, analysis="batch",
-                           parameters={"analysis": analysis_name, "params": params, "seed": seed,
-                                       "inputs": files},
-                           description=f"neurosuite batch {analysis_name}: one row per input file", what="files")
+        runs.append(RecordedRun(row=row, target=target, args=(Path(nwb_path), out_path, dict(file_params)),
+                                out_path=str(out_path), record_path=str(record_path), expect=expect,
+                                key=f"{analysis_name}-{Path(out_path).stem}", inputs=(nwb_path,),
+                                resumable=bool(expect["source_fingerprint"])))
+    return run_recorded_runs(
+        runs, out=out, desc=f"batch {analysis_name}", what="files", overwrite=overwrite, n_jobs=n_jobs,
+        scheduler=scheduler, client=client, verbose=verbose,
+        summary=dict(analysis="batch", parameters={"analysis": analysis_name, "params": params, "seed": seed,
+                                                   "inputs": files},
+                     description=f"neurosuite batch {analysis_name}: one row per input file"))

@@ -6,10 +6,9 @@ import numbers
 from pathlib import Path
 
 
-from neurodata.errors import DataFileError, InvalidInputError
-from neurodata.execution import (derive_seed, is_complete, plain_scalar, parse_value, remove_stale_temporaries, resolve, run_tasks,
-                                 task_key, write_record, write_summary)
-from neurodata.utils import check_scalar, logger
+from neurodata.errors import InvalidInputError
+from neurodata.execution import RecordedRun, derive_seed, parse_value, resolve, run_recorded_runs, task_key
+from neurodata.utils import check_scalar
 from neurosim.registry import simulations as registered_simulations
 
 # model name → "module:function" with signature (params: dict, seed: int, out_path: Path) -> metrics dict,
@@ -66,27 +65,6 @@ def expand_grid(grid):
     return [dict(zip(names, combo)) for combo in itertools.product(*(list(grid[n]) for n in names))]
 
 
-def run_point(target, params, seed, out_path, record_path, expect):
-    """Run one point on whichever worker holds it: simulate → NWB → completion record. Returns the metrics.
-
-    The output exists only if the simulation finished (the spine writes atomically); a record is written
-    after it, so a killed or failed point is simply run again next time.
-    """
-    out_path = Path(out_path)
-    try:
-        metrics = resolve(target)(dict(params), int(seed), out_path)
-        if not isinstance(metrics, dict):
-            raise InvalidInputError(f"the simulation returned {type(metrics).__name__}, not a dict of metrics.")
-        if not out_path.is_file():
-            raise DataFileError(f"the simulation returned without writing {out_path}.")
-    except BaseException:
-        out_path.unlink(missing_ok=True)  # never leave an output without its record
-        raise
-    metrics = {str(k): v for k, v in ((k, plain_scalar(v)) for k, v in metrics.items()) if v is not None}
-    write_record(record_path, {"status": "ok", **expect, "file": out_path.name, "metrics": metrics})
-    return metrics
-
-
 def _check_parameters(name, func, names):
     """Unknown parameter names fail before anything runs, with the allowed names listed."""
     listing = getattr(func, "parameters", None)
@@ -103,7 +81,7 @@ def _check_parameters(name, func, names):
 
 
 def run_sweep(simulation_name, grid, *, out, fixed=None, seed=0, repeats=1, n_jobs=1, scheduler=None,
-              client=None, verbose=True):
+              client=None, verbose=True, overwrite=False):
     """Run ``simulation_name`` at every point of ``grid``; one NWB file per run and a summary table.
 
     Parameters
@@ -124,6 +102,9 @@ def run_sweep(simulation_name, grid, *, out, fixed=None, seed=0, repeats=1, n_jo
         Runs per point, with different seeds.
     n_jobs, scheduler, client
         Execution back-end, see :func:`neurodata.execution.run_tasks`.
+    overwrite : bool
+        Replace a file at a run's output path that no earlier sweep wrote (by default that file is kept and
+        the run is reported as failed). Finished runs are skipped either way.
 
     Returns a :class:`neurodata.execution.Summary`: one row per run (run, repeat, parameters, seed, file,
     status "ok" / "skipped" (finished earlier) / "failed", error, seconds, metrics). Runs whose output is
@@ -144,49 +125,25 @@ def run_sweep(simulation_name, grid, *, out, fixed=None, seed=0, repeats=1, n_jo
     _check_parameters(simulation_name, func, list(grid) + list(fixed))
     points = expand_grid(grid) if grid else [{}]
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out)
     target = SIMULATIONS[simulation_name]
-
-    runs, tasks, task_runs = [], [], []
+    runs = []
     for index, (point, repeat) in enumerate(itertools.product(points, range(repeats))):
         params = {**fixed, **point}
         key = task_key({"simulation": simulation_name, "params": params, "repeat": repeat})
         run_seed = derive_seed(seed, key)
         digest = hashlib.sha256(key.encode()).hexdigest()[:8]
         out_path = out / f"{simulation_name}_{index:04d}_{digest}.nwb"
-        record_path = out_path.with_suffix(".json")
         expect = {"simulation": simulation_name, "params": params, "repeat": repeat, "seed": run_seed}
         row = {"run": index, "repeat": repeat, **params, "seed": run_seed, "file": str(out_path)}
-        done = is_complete(out_path, record_path, expect)
-        if done is not None:
-            runs.append((row, {"status": "skipped", "value": done.get("metrics", {}), "seconds": 0.0}))
-            continue
-        runs.append((row, None))
-        task_runs.append(len(runs) - 1)
-        tasks.append(dict(target=target, params=params, seed=run_seed, out_path=str(out_path),
-                          record_path=str(record_path), expect=expect))
-    if len(tasks) < len(runs):
-        logger.info("%d of %d runs already finished in %s; running the other %d", len(runs) - len(tasks),
-                    len(runs), out, len(tasks))
-    outcomes = run_tasks("neurosim.sweep.core:run_point", tasks, n_jobs=n_jobs, scheduler=scheduler,
-                         client=client, keys=[Path(t["out_path"]).stem for t in tasks],
-                         desc=f"sweep {simulation_name}", verbose=verbose, preload=_preload())
-    for i, outcome in zip(task_runs, outcomes):
-        runs[i] = (runs[i][0], outcome)
-
-    rows = []
-    for row, outcome in runs:
-        metrics = outcome.get("value") or {}
-        row = dict(row, status=outcome["status"], error=outcome.get("error", ""),
-                   seconds=outcome.get("seconds", float("nan")))
-        for name, value in metrics.items():
-            row[f"metric_{name}" if name in row else name] = value
-        rows.append(row)
-    return write_summary(rows, out, analysis="sweep",
-                         parameters={"simulation": simulation_name, "grid": grid, "fixed": fixed, "seed": seed,
-                                     "repeats": repeats},
-                         description=f"neurosuite sweep of {simulation_name}: one row per run", what="runs")
+        runs.append(RecordedRun(row=row, target=target, args=(dict(params), int(run_seed), out_path),
+                                out_path=str(out_path), record_path=str(out_path.with_suffix(".json")),
+                                expect=expect, key=out_path.stem))
+    return run_recorded_runs(
+        runs, out=out, desc=f"sweep {simulation_name}", what="runs", overwrite=overwrite, n_jobs=n_jobs,
+        scheduler=scheduler, client=client, verbose=verbose, preload=_preload(),
+        summary=dict(analysis="sweep", parameters={"simulation": simulation_name, "grid": grid, "fixed": fixed,
+                                                   "seed": seed, "repeats": repeats},
+                     description=f"neurosuite sweep of {simulation_name}: one row per run"))
 
 
 def _preload():
