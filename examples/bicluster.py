@@ -1,7 +1,7 @@
 """Bi-cluster neurons and time bins of the paper's own simulated draw (Wei 2023) and save NWB results + a figure."""
 from pathlib import Path
 
-from neurodata.bicluster.demo import demo
+from demo_steps.bicluster import demo
 
 if __name__ == "__main__":
     files = demo(Path("out") / "bicluster", quick=True)

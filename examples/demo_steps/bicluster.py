@@ -6,11 +6,11 @@ from pathlib import Path
 def demo(out_dir, testdata=None, quick=True):
     import numpy as np
 
+    from neurodata.bicluster.estimator import BiclusterMCMC
+    from neurodata.bicluster.io import write_bicluster_results
+    from neurodata.bicluster.plotting import plot_bicluster
+    from neurodata.io import Traces
     from neurosim.groundtruth.bicluster import load_reference_simulation
-    from ..io import Traces
-    from .estimator import BiclusterMCMC
-    from .io import write_bicluster_results
-    from .plotting import plot_bicluster
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,18 +5,18 @@ from pathlib import Path
 def demo(out_dir, testdata=None, quick=True):
     """Run a ≤ 60 s connectome step and write its files under ``out_dir``; returns {name: path}.
 
-    Simulates 3 animals × 30 neurons with 3 planted motifs (neurosim's generator when available), fits the
+    Simulates 3 animals × 30 neurons with 3 planted motifs (neurosim's ground-truth generator), fits the
     dynamic connectome with automatic rank, writes the results NWB file and a summary figure. With
     ``testdata`` (the shared test-data folder) it also analyses the real calcium recording there.
     """
     import numpy as np
 
-    from .pipeline import DynamicConnectome
+    from neurodata.connectome.pipeline import DynamicConnectome
+    from neurosim.groundtruth.connectome import simulate_dynamic_communities
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {}
-    from neurosim.groundtruth.connectome import simulate_dynamic_communities
 
     sim = simulate_dynamic_communities(n_animals=3, duration=180.0 if quick else 300.0, seed=0)
     model = DynamicConnectome(rank="auto", rank_range=(1, 5), n_restarts=3 if quick else 6, resolution=1.0,
@@ -33,7 +33,7 @@ def demo(out_dir, testdata=None, quick=True):
         summary.append(f"  motif {m}: component {k}, {len(found & set(np.flatnonzero(members)))}/"
                        f"{members.sum()} members in its strongest block ({len(found)} neurons)")
     if testdata is not None:
-        from ..io import read_traces
+        from neurodata.io import read_traces
 
         src = Path(testdata) / "nwb" / "calcium_A6512-210915.nwb"
         real = DynamicConnectome(rank="auto", rank_range=(1, 4), n_restarts=4, seed=0).fit(

@@ -35,6 +35,20 @@ def random_rotation(rng, n, theta):
     return q @ rot @ q.T
 
 
+def cluster_loadings(labels, C, n_clusters):
+    """(N, n_clusters (p+1)) matrix whose row i holds [1, c_i] in the block of neuron i's cluster, zeros
+    elsewhere: log mean = d + S @ cluster_loadings(...).T.
+
+    Built here, not borrowed from the sampler (``neurodata.bicluster.updates``), so that the ground truth
+    does not share code with the estimator it checks (a test compares the two constructions).
+    """
+    labels = np.asarray(labels)
+    member = labels[:, None] == np.arange(n_clusters)[None, :]            # (N, K) one-hot cluster membership
+    row = np.column_stack((np.ones(labels.size), C))                      # (N, p+1): [1, c_i]
+    # where(...) rather than member * row: exact zeros outside the block, never -0.0
+    return np.where(member[:, :, None], row[:, None, :], 0.0).reshape(labels.size, -1)
+
+
 def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, loading_sd=0.5,
                        q_scale=1e-2, mean_duration=50.0, likelihood="negbin", seed=None):
     """Simulate the paper's model: two states with A = 0.01·I and A = 1.01 × per-cluster 3-D rotations by π/20,
@@ -44,7 +58,6 @@ def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, 
     The chain runs 2·n_bins bins and keeps the last n_bins (the reference's burn-in); latents are then centred
     and rotated to orthogonal rows (the model's identifiability constraint), leaving the rates unchanged.
     """
-    from neurodata.bicluster.updates import loading_matrix
     rng = check_random_state(seed)
     for name, v in (("n_per_cluster", n_per_cluster), ("n_clusters", n_clusters), ("p", p), ("n_bins", n_bins)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -87,7 +100,7 @@ def simulate_bicluster(n_per_cluster=10, n_clusters=3, p=2, n_bins=500, r=10.0, 
         _, _, Vh = np.linalg.svd(S[:, blk][:, 1:], full_matrices=False)
         S[:, blk.start + 1:blk.stop] = S[:, blk][:, 1:] @ Vh.T
         C[rows] = C[rows] @ Vh.T
-    eta = d[None, :] + S @ loading_matrix(labels, C, n_clusters).T
+    eta = d[None, :] + S @ cluster_loadings(labels, C, n_clusters).T
     rr = np.full(N, float(r))
     lam_t = np.exp(eta)
     if likelihood == "negbin":
@@ -113,7 +126,6 @@ def load_reference_simulation():
     N = 30 neurons in 3 clusters, T = 500 bins, NB counts with r = 10. As in the reference, the latents are
     centred and SVD-rotated after they were drawn while d keeps its draw, so ``log_rate`` is d + μ + cᵀx of the
     stored values."""
-    from neurodata.bicluster.updates import loading_matrix
     if not REFERENCE_SIMULATION.is_file():
         raise DataFileError(f"The paper's simulated draw is missing: {REFERENCE_SIMULATION} (package data of "
                             "neurosim; reinstall the package).")
@@ -123,5 +135,6 @@ def load_reference_simulation():
     return BiclusterTruth(counts=data["counts"].astype(np.int64), labels=labels,
                           states=data["states"].astype(np.int64), latents=S, d=data["d"], C=data["C"],
                           r=np.full(labels.size, 10.0),
-                          log_rate=data["d"][None, :] + S @ loading_matrix(labels, data["C"], labels.max() + 1).T, A=A,
+                          log_rate=data["d"][None, :] + S @ cluster_loadings(labels, data["C"], labels.max() + 1).T,
+                          A=A,
                           Q=np.tile(1e-2 * np.eye(A.shape[1]), (A.shape[0], 1, 1)))
