@@ -2,7 +2,7 @@
 import numpy as np
 
 
-def write_bicluster_results(path, model, counts, sources=(), extra=None):
+def write_bicluster_results(path, model, counts, sources=(), extra=None, *, overwrite=False):
     """Arrays: maxPEAR labels/states, co-clustering matrices, traces of cluster/state numbers, posterior means;
     a per-neuron table; the states as a TimeSeries on the bins' times."""
     import pandas as pd
@@ -31,4 +31,5 @@ def write_bicluster_results(path, model, counts, sources=(), extra=None):
                                              unit="log(count per bin)")
     return write_results(path, analysis="bicluster", sources=list(sources), parameters=params, arrays=arrays,
                          tables={"neurons": table}, traces=traces,
-                         description="Bayesian bi-clustering (Wei 2023): neuron clusters and time states")
+                         description="Bayesian bi-clustering (Wei 2023): neuron clusters and time states",
+                         overwrite=overwrite)

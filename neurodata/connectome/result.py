@@ -60,7 +60,7 @@ class ConnectomeResult:
                 f"{list(map(int, self.n_blocks))}>")
 
     # ---------------------------------------------------------------- NWB
-    def to_nwb(self, path, *, sources=(), description=None):
+    def to_nwb(self, path, *, sources=(), description=None, overwrite=False):
         """Write a new NWB results file (factors, partitions, neurons, animals, rank scores, parameters)."""
         import pandas as pd
 
@@ -84,7 +84,7 @@ class ConnectomeResult:
                     "n_blocks": self.n_blocks, "icl": self.icl},
             tables=tables, traces={"temporal": temporal},
             description=description or "Dynamic functional connectome (Dyballa et al. 2024): NTF components "
-                                       "of derivative affinities and weighted-SBM communities")
+                                       "of derivative affinities and weighted-SBM communities", overwrite=overwrite)
 
     @classmethod
     def from_nwb(cls, path):

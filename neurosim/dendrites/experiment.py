@@ -115,7 +115,7 @@ def rates_table(summary):
     return pd.DataFrame(rows)
 
 
-def write_run(path, model, run, summary, *, description=None):
+def write_run(path, model, run, summary, *, description=None, overwrite=False):
     """Write one run to NWB through the spine: spikes, somatic potential, windows, synapses, rates."""
     import pandas as pd
 
@@ -156,4 +156,5 @@ def write_run(path, model, run, summary, *, description=None):
     return write_simulation(path, spikes=spikes, traces=traces, intervals={"trials": windows},
                             tables={"segment_synapses": synapses, "rates": rates_table(summary)},
                             parameters=params, resolution=p.dt,
-                            description=description or "Active-dendrite neurons on SDRs (Ahmad & Hawkins 2016)")
+                            description=description or "Active-dendrite neurons on SDRs (Ahmad & Hawkins 2016)",
+                            overwrite=overwrite)

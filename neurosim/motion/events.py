@@ -247,7 +247,8 @@ def event_density(events):
 
 # ---------------------------------------------------------------------------------------------------------------
 # NWB (the suite's spine)
-def write_events(path, events, labels=None, *, dt=1e-3, config=None, description="motion event movies"):
+def write_events(path, events, labels=None, *, dt=1e-3, config=None, description="motion event movies",
+                 overwrite=False):
     """Write event movies to NWB: one Units population per movie (``movie<i>``), one unit per address that
     fired, with ``polarity`` / ``x`` / ``y`` columns; labels in a ``motion_labels`` table; shape, dt and the
     configuration as JSON parameters."""
@@ -280,7 +281,7 @@ def write_events(path, events, labels=None, *, dt=1e-3, config=None, description
     parameters = {"shape": [n, 2, n_steps, nx, ny], "dt": dt,
                   "config": config.to_dict() if config is not None else None}
     return write_simulation(path, spikes=spikes, tables=tables, parameters=parameters, description=description,
-                            resolution=dt)
+                            resolution=dt, overwrite=overwrite)
 
 
 POLARITY_NAMES = ("OFF", "ON")

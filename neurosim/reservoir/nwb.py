@@ -14,7 +14,7 @@ def _trains(idx, times, n):
     return [times[bounds[i]:bounds[i + 1]] for i in range(n)]
 
 
-def result_to_nwb(result, path, *, description=None):
+def result_to_nwb(result, path, *, description=None, overwrite=False):
     """Reservoir, cue and stimulus spikes (Units with a population column), readout predictions, teacher,
     gains and templates (TimeSeries), readout weights sampled once per trial (DynamicTable, long format),
     the trial table, and the full parameters (JSON)."""
@@ -63,4 +63,5 @@ def result_to_nwb(result, path, *, description=None):
     return write_simulation(path, spikes=spikes, traces=traces, stimuli=stimuli, intervals=intervals,
                             tables=tables, parameters=parameters, resolution=result.params["reservoir"].dt_ms / 1e3,
                             description=description or "Izhikevich reservoir with three-factor what/when readouts "
-                                                       "(Yamada & Chao 2025)")
+                                                       "(Yamada & Chao 2025)",
+                            overwrite=overwrite)
