@@ -1,8 +1,9 @@
 """``neurodata batch ANALYSIS FILES… --out DIR``: one analysis over many NWB files, on this machine or Dask.
 
-Register with ``SUBCOMMAND_MODULES.append("neurodata.batch_cli")`` in neurodata/cli.py.
+The analyses are those of neurodata.registry, the same functions their own commands run.
 """
 from .cli import add_common_options
+from .registry import analyses
 
 
 def add_execution_options(parser):
@@ -38,14 +39,17 @@ def configure(subparsers):
         description="A bad file is reported in the summary and never stops the others; files already analysed "
                     "in DIR (same input, same parameters) are skipped, so an interrupted batch resumes. Exit "
                     "code 1 if any file failed.")
-    p.add_argument("analysis", help="bin, summary, connectome, bicluster, rsa (or one registered with "
+    p.add_argument("analysis", help=f"{', '.join(analyses())} (or one registered with "
                                     "neurodata.batch.register_analysis)")
     p.add_argument("files", nargs="+", help="input NWB files")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="an analysis parameter (e.g. bin_size=0.01); repeat for more")
     add_execution_options(p)
-    add_common_options(p, out_help="output folder (a results NWB per input, summary.csv, summary.nwb)")
-    p.set_defaults(func=_batch)
+    add_common_options(p, out_help="output folder (a results NWB per input, summary.csv, summary.nwb); "
+                                   "finished files in it are kept and skipped",
+                       overwrite_help="replace files in the output folder that no earlier batch wrote (default: "
+                                      "keep them and report their inputs as failed)")
+    p.set_defaults(func=_batch, out_is_folder=True)
 
 
 def _batch(args):
@@ -53,5 +57,6 @@ def _batch(args):
     from .execution import parse_assignments
 
     summary = run_batch(args.analysis, args.files, out=args.out, params=parse_assignments(args.param, "--param"),
-                        seed=args.seed, n_jobs=args.workers, scheduler=args.scheduler, verbose=not args.quiet)
+                        seed=args.seed, n_jobs=args.workers, scheduler=args.scheduler, verbose=not args.quiet,
+                        overwrite=args.overwrite)
     return report(summary, "files", args.quiet, name_column="source")

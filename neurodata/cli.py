@@ -1,7 +1,9 @@
-"""The ``neurodata`` command line: one subcommand per analysis, shared options, exit codes 0/1/2.
+"""The neurodata command line: one subcommand per analysis, shared options, exit codes 0/1/2.
 
 Exit codes: 0 success; 1 input or data error (one line on stderr, no traceback); 2 usage error (argparse).
-Subcommand modules are imported here only to declare their arguments; their heavy imports happen when run.
+Subcommands come from the component table (neurodata.registry); their modules are imported here only to
+declare their arguments, their heavy imports happen when run. The grammar every parser follows is written
+down in CONTRIBUTING.md and checked by tests/test_cli_grammar.py.
 """
 import argparse
 import importlib
@@ -10,18 +12,32 @@ import logging
 import sys
 
 from .errors import NeurosuiteError
+from .registry import cli_modules
 
-# module paths whose ``configure(subparsers)`` adds subcommands; each stays light to import
-SUBCOMMAND_MODULES = ["neurodata.connectome.cli", "neurodata.rsa.cli", "neurodata.alignment.cli", "neurodata.bicluster.cli", "neurodata.batch_cli"]
+# module paths whose ``configure(subparsers)`` adds subcommands, derived from neurodata.registry.COMPONENTS
+SUBCOMMAND_MODULES = cli_modules()
 
 
-def add_common_options(parser, out=True, seed=True, out_help="output file", out_required=True):
-    """The options every subcommand shares: --out, --seed, --quiet."""
+_OVERWRITE_HELP = "replace --out if it exists (default: refuse, exit 1); an input file is never replaced"
+
+
+def add_common_options(parser, out=True, seed=True, out_help="output file", out_required=True,
+                       overwrite_help=_OVERWRITE_HELP):
+    """The options every subcommand shares: --out with --overwrite, --seed, --quiet.
+
+    A command whose --out is a resumable folder (batch, sweep) words --overwrite for what it does there.
+    """
     if out:
         parser.add_argument("--out", required=out_required, default=None, help=out_help)
+        parser.add_argument("--overwrite", action="store_true", help=overwrite_help)
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info messages")
+
+
+def add_figure_option(parser, what="the summary figure"):
+    """--figure PATH: figures are opt-in, written only where the user asks."""
+    parser.add_argument("--figure", default=None, metavar="PATH", help=f"also write {what} (PNG) here")
 
 
 def _info(args):
@@ -61,25 +77,6 @@ def format_info(summary):
     return "\n".join(lines)
 
 
-def _bin(args):
-    from .errors import InvalidInputError
-    from .io import add_results_in_place, read_spikes, write_results
-
-    if (args.out is None) == (not args.in_place):
-        raise InvalidInputError("give exactly one of --out FILE (a new results file) or --in-place.")
-    spikes = read_spikes(args.file)
-    counts = spikes.count(args.bin_size, args.start, args.end)
-    parameters = {"bin_size": args.bin_size, "start": counts.start, "end": counts.end}
-    if args.in_place:
-        add_results_in_place(args.file, analysis="binning", parameters=parameters, traces={"counts": counts})
-    else:
-        write_results(args.out, analysis="binning", sources=[args.file], parameters=parameters,
-                      traces={"counts": counts})
-    if not args.quiet:
-        print(f"{counts.n_times} bins × {counts.n_channels} units → {args.out or args.file}")
-    return 0
-
-
 def build_parser(prog="neurodata", description=__doc__, modules=None, builtins=None):
     parser = argparse.ArgumentParser(prog=prog, description=description.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -97,16 +94,6 @@ def _configure_builtins(sub):
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=_info, quiet=False)
 
-    p = sub.add_parser("bin", help="bin a Units table into spike counts (time × units) in a results NWB file")
-    p.add_argument("file", help="NWB file with a Units table")
-    p.add_argument("--bin-size", type=float, required=True, help="bin width in seconds")
-    p.add_argument("--start", type=float, default=None, help="window start (s; default first spike)")
-    p.add_argument("--end", type=float, default=None, help="window end (s; default last spike)")
-    p.add_argument("--in-place", action="store_true",
-                   help="add the counts to FILE itself (atomically) instead of writing --out")
-    add_common_options(p, seed=False, out_help="results NWB file to write", out_required=False)
-    p.set_defaults(func=_bin)
-
 
 def _version():
     from . import __version__
@@ -119,6 +106,9 @@ def run(parser, argv):
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "out", None) is not None and not getattr(args, "out_is_folder", False):
+            from .utils import check_output_path
+            check_output_path(args.out, overwrite=args.overwrite)  # refuse before the work, not after it
         return int(args.func(args) or 0)
     except NeurosuiteError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
@@ -128,10 +118,15 @@ def run(parser, argv):
         return 1
 
 
+def parser():
+    """The full ``neurodata`` parser: the built-in ``info`` and every registered component's commands."""
+    return build_parser(builtins=[_configure_builtins])
+
+
 def main(argv=None):
     """Entry point of the ``neurodata`` console script; returns the exit code."""
     try:
-        return run(build_parser(builtins=[_configure_builtins]), argv)
+        return run(parser(), argv)
     except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
         return int(exc.code or 0)
 

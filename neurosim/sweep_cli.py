@@ -1,10 +1,10 @@
 """``neurosim sweep CARD --grid 'param=v1,v2,…' … --out DIR``: one simulation per grid point, on this machine
-or a Dask cluster.
-
-Register with ``SUBCOMMAND_MODULES.append("neurosim.sweep_cli")`` in neurosim/cli.py.
+or a Dask cluster. The sweepable cards come from neurosim.registry.
 """
 from neurodata.batch_cli import add_execution_options, report
 from neurodata.cli import add_common_options
+
+from .registry import simulations
 
 
 def configure(subparsers):
@@ -14,16 +14,20 @@ def configure(subparsers):
         description="Run a registered simulation at every point of a Cartesian grid. Each run gets its own seed "
                     "derived from --seed and its parameters, so results do not depend on --workers. Runs already "
                     "finished in DIR are skipped, so an interrupted sweep resumes.")
-    p.add_argument("card", help="simulation (model card name): lif_network, ahmad_hawkins_2016, "
-                                "yamada_chao_2025_reservoir, or one registered with register_simulation")
+    p.add_argument("card", help="simulation (model card name): "
+                                f"{', '.join(simulations())}, or one registered with register_simulation")
     p.add_argument("--grid", action="append", default=[], metavar="PARAM=V1,V2,…",
                    help="one grid axis; repeat for more axes")
     p.add_argument("--set", dest="fixed", action="append", default=[], metavar="PARAM=VALUE",
                    help="a parameter held fixed (e.g. device=cpp_standalone); repeat for more")
-    p.add_argument("--repeats", type=int, default=1, help="runs per grid point with different seeds (default 1)")
+    p.add_argument("--n-repeats", type=int, default=1,
+                   help="runs per grid point with different seeds (default 1)")
     add_execution_options(p)
-    add_common_options(p, out_help="output folder (NWB per run, summary.csv, summary.nwb)")
-    p.set_defaults(func=_sweep)
+    add_common_options(p, out_help="output folder (NWB per run, summary.csv, summary.nwb); finished runs in it "
+                                   "are kept and skipped",
+                       overwrite_help="replace files in the output folder that no earlier sweep wrote (default: "
+                                      "keep them and report their runs as failed)")
+    p.set_defaults(func=_sweep, out_is_folder=True)
 
 
 def _sweep(args):
@@ -31,6 +35,6 @@ def _sweep(args):
     from neurosim.sweep import parse_grid, run_sweep
 
     summary = run_sweep(args.card, parse_grid(args.grid), fixed=parse_assignments(args.fixed, "--set"), out=args.out,
-                        seed=args.seed, repeats=args.repeats, n_jobs=args.workers, scheduler=args.scheduler,
-                        verbose=not args.quiet)
+                        seed=args.seed, repeats=args.n_repeats, n_jobs=args.workers, scheduler=args.scheduler,
+                        verbose=not args.quiet, overwrite=args.overwrite)
     return report(summary, "runs", args.quiet)

@@ -217,7 +217,8 @@ def test_cli_encode_temporal_similarity(tmp_path):
     parser = lambda: build_parser(modules=["neurodata.alignment.cli"])  # noqa: E731
     out = tmp_path / "enc.nwb"
     assert run(parser(), ["align", "encode", "--features", str(tmp_path / "layers.npz"), "--responses",
-                          str(tmp_path / "regions.npz"), "--out", str(out), "--quiet"]) == 0
+                          str(tmp_path / "regions.npz"), "--out", str(out), "--figure", str(out.with_suffix(".png")),
+                          "--quiet"]) == 0
     res = read_results(out)
     np.testing.assert_array_equal(np.argmax(res.arrays["profile"], axis=0), np.arange(4))
     assert res.parameters["spatial_score"] >= 0.95 and out.with_suffix(".png").exists()

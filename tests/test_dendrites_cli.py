@@ -13,8 +13,8 @@ def neurosim(argv):
 
 def test_theory_prints_paper_values_and_sweep(capsys, tmp_path):
     fig = tmp_path / "theory.png"
-    assert neurosim(["dendrites", "theory", "--n", "10000", "--a", "300", "--s", "24", "--theta", "12",
-                     "--v", "150", "--m", "2", "--sweep", "--figure", str(fig)]) == 0
+    assert neurosim(["dendrites", "theory", "--n-inputs", "10000", "--n-active", "300", "--n-synapses", "24",
+                     "--theta", "12", "--n-noise", "150", "--n-patterns", "2", "--sweep", "--figure", str(fig)]) == 0
     out = capsys.readouterr().out
     assert "P_FP = 8.375845e-13" in out
     assert "median P_FP < 1e-7 from theta = 8" in out
@@ -22,7 +22,7 @@ def test_theory_prints_paper_values_and_sweep(capsys, tmp_path):
 
 
 def test_theory_bad_input_exits_1(capsys):
-    assert neurosim(["dendrites", "theory", "--s", "10", "--theta", "12"]) == 1
+    assert neurosim(["dendrites", "theory", "--n-synapses", "10", "--theta", "12"]) == 1
     err = capsys.readouterr().err
     assert "theta=12 exceeds the number of synapses s=10" in err and len(err.strip().splitlines()) == 1
 
@@ -30,14 +30,14 @@ def test_theory_bad_input_exits_1(capsys):
 def test_simulate_writes_nwb_and_figure(tmp_path, capsys):
     pytest.importorskip("brian2")
     out, fig = tmp_path / "run.nwb", tmp_path / "run.png"
-    assert neurosim(["dendrites", "simulate", "--n-inputs", "300", "--n-active", "15", "--neurons", "5",
-                     "--segments", "4", "--synapses", "10", "--theta", "3", "--random", "8", "--learned", "4",
-                     "--noise", "2", "--seed", "1", "--out", str(out), "--figure", str(fig), "--quiet"]) == 0
+    assert neurosim(["dendrites", "simulate", "--n-inputs", "300", "--n-active", "15", "--n-neurons", "5",
+                     "--n-segments", "4", "--n-synapses", "10", "--theta", "3", "--n-random", "8",
+                     "--n-learned", "4", "--n-noise", "2", "--seed", "1", "--out", str(out), "--figure", str(fig), "--quiet"]) == 0
     from neurodata.io import read_spikes
     spikes = read_spikes(out)
     assert spikes.n_units == 300 + 5 + 20
     assert fig.is_file()
-    assert neurosim(["dendrites", "simulate", "--synapses", "50", "--n-active", "40",
+    assert neurosim(["dendrites", "simulate", "--n-synapses", "50", "--n-active", "40",
                      "--out", str(tmp_path / "bad.nwb")]) == 1
     assert not (tmp_path / "bad.nwb").exists()
 

@@ -234,7 +234,7 @@ def test_cli_model_vs_meg_time_course(testdata, tmp_path):
     out = tmp_path / "meg_rsa.nwb"
     argv = ["rsa", "compare", str(testdata / "meg" / "sample_evoked-ave.fif.gz"), "--model",
             str(tmp_path / "model.npy"), "--model-order", "Left Auditory,Right Auditory,Left visual,Right visual",
-            "--out", str(out), "--quiet"]
+            "--out", str(out), "--figure", str(out.with_suffix(".png")), "--quiet"]
     assert run(build_parser(modules=["neurodata.rsa.cli"]), argv) == 0
     res = read_results(out)
     sim, t = res.arrays["similarity"], res.arrays["times"]
@@ -265,7 +265,7 @@ def test_cli_rdm_from_nwb_trials(tmp_path):
     assert run(build_parser(modules=["neurodata.rsa.cli"]), argv) == 0
     res = read_results(out)
     assert res.arrays["rdms"].shape == (1, 10) and res.arrays["rgtm"].shape == (1, 10)
-    bad = ["rsa", "rdm", str(src), "--trials", "nope", "--out", str(tmp_path / "x.nwb"), "--quiet"]
+    bad = ["rsa", "rdm", str(src), "--trials-table", "nope", "--out", str(tmp_path / "x.nwb"), "--quiet"]
     assert run(build_parser(modules=["neurodata.rsa.cli"]), bad) == 1
     assert not (tmp_path / "x.nwb").exists()
 

@@ -14,20 +14,21 @@ __all__ = ["configure"]
 
 
 def configure(subparsers):
-    from ..cli import add_common_options
+    from ..cli import add_common_options, add_figure_option
 
     p = subparsers.add_parser("align", help="brain–model alignment: encoding profiles, hierarchy scores, CKA")
     sub = p.add_subparsers(dest="align_command", metavar="STEP", required=True)
 
     def ridge_options(q):
-        q.add_argument("--cv", type=int, default=5, help="outer folds for the encoding score (default 5)")
-        q.add_argument("--inner-cv", dest="inner_cv", type=int, default=5, help="folds choosing alpha (default 5)")
+        q.add_argument("--n-folds", type=int, default=5, help="outer folds for the encoding score (default 5)")
+        q.add_argument("--n-inner-folds", type=int, default=5, help="folds choosing alpha (default 5)")
 
     q = sub.add_parser("encode", help="layer × region encoding profile and spatial score")
     q.add_argument("--features", required=True, help=".npz with one array per model layer (depth order)")
     q.add_argument("--responses", required=True, help=".npz with one array per region (hierarchy order) or .npy")
     ridge_options(q)
-    add_common_options(q, seed=False, out_help="results NWB file (a PNG figure is written beside it)")
+    add_figure_option(q, "the layer × region profile")
+    add_common_options(q, seed=False, out_help="results NWB file to write")
     q.set_defaults(func=_encode)
 
     q = sub.add_parser("temporal", help="layer × time encoding of MEG and temporal score")
@@ -35,7 +36,8 @@ def configure(subparsers):
     q.add_argument("--meg", required=True, help=".npy (stimuli × sensors × times)")
     q.add_argument("--sfreq", type=float, default=None, help="MEG sampling rate (Hz) to report latencies in s")
     ridge_options(q)
-    add_common_options(q, seed=False, out_help="results NWB file (a PNG figure is written beside it)")
+    add_figure_option(q, "the layer time courses")
+    add_common_options(q, seed=False, out_help="results NWB file to write")
     q.set_defaults(func=_temporal)
 
     q = sub.add_parser("similarity", help="linear CKA (biased, debiased) and Procrustes distance of two arrays")
@@ -74,18 +76,19 @@ def _encode(args):
     layers = as_activations(_load(args.features, "features"))
     regions = _load(args.responses, "responses")
     regions = regions if isinstance(regions, dict) else {"region0": regions}
-    profile, lnames, rnames = layer_profile(layers, regions, cv=args.cv, inner_cv=args.inner_cv,
+    profile, lnames, rnames = layer_profile(layers, regions, cv=args.n_folds, inner_cv=args.n_inner_folds,
                                             verbose=not args.quiet)
     best = best_layers(profile)
     score = spatial_score(profile) if len(rnames) > 1 and np.ptp(best) > 0 else float("nan")
     table = pd.DataFrame({"region": rnames, "best_layer": [lnames[b] for b in best]})
     write_results(args.out, analysis="alignment", sources=[args.features, args.responses],
-                  parameters={"cv": args.cv, "inner_cv": args.inner_cv, "layers": lnames, "regions": rnames,
-                              "spatial_score": score},
-                  arrays={"profile": profile}, tables={"best_layers": table})
-    fig = plot_profile(profile, lnames, rnames, Path(args.out).with_suffix(".png"))
+                  parameters={"cv": args.n_folds, "inner_cv": args.n_inner_folds, "layers": lnames,
+                              "regions": rnames, "spatial_score": score},
+                  arrays={"profile": profile}, tables={"best_layers": table}, overwrite=args.overwrite)
+    if args.figure:
+        plot_profile(profile, lnames, rnames, args.figure)
     if not args.quiet:
-        print(f"{len(lnames)} layers × {len(rnames)} regions; spatial score {score:.3f} → {args.out}, {fig}")
+        print(f"{len(lnames)} layers × {len(rnames)} regions; spatial score {score:.3f} → {args.out}")
     return 0
 
 
@@ -99,16 +102,18 @@ def _temporal(args):
 
     layers = as_activations(_load(args.features, "features"))
     meg = _load(args.meg, "MEG")
-    tc = temporal_profile(layers, meg, cv=args.cv, inner_cv=args.inner_cv, verbose=not args.quiet)
+    tc = temporal_profile(layers, meg, cv=args.n_folds, inner_cv=args.n_inner_folds, verbose=not args.quiet)
     times = np.arange(tc.shape[1]) / args.sfreq if args.sfreq else np.arange(tc.shape[1], dtype=float)
     score = temporal_score(tc, times=times)
     write_results(args.out, analysis="alignment", sources=[args.features, args.meg],
-                  parameters={"cv": args.cv, "inner_cv": args.inner_cv, "layers": list(layers),
+                  parameters={"cv": args.n_folds, "inner_cv": args.n_inner_folds, "layers": list(layers),
                               "temporal_score": score, "sfreq": args.sfreq},
-                  arrays={"time_courses": tc, "times": times, "peak_latency": times[np.argmax(tc, axis=1)]})
-    fig = plot_timecourses(tc, times, list(layers), Path(args.out).with_suffix(".png"))
+                  arrays={"time_courses": tc, "times": times, "peak_latency": times[np.argmax(tc, axis=1)]},
+                  overwrite=args.overwrite)
+    if args.figure:
+        plot_timecourses(tc, times, list(layers), args.figure)
     if not args.quiet:
-        print(f"{len(layers)} layers; temporal score {score:.3f} → {args.out}, {fig}")
+        print(f"{len(layers)} layers; temporal score {score:.3f} → {args.out}")
     return 0
 
 
@@ -119,7 +124,8 @@ def _similarity(args):
     a, b = _load(args.first, "array"), _load(args.second, "array")
     values = {"cka": cka(a, b), "cka_debiased": cka(a, b, debiased=True),
               "procrustes_angular": procrustes_distance(a, b)}
-    write_results(args.out, analysis="alignment", sources=[args.first, args.second], parameters=values)
+    write_results(args.out, analysis="alignment", sources=[args.first, args.second], parameters=values,
+                  overwrite=args.overwrite)
     if not args.quiet:
         print("  ".join(f"{k} {v:.4f}" for k, v in values.items()) + f" → {args.out}")
     return 0

@@ -1,16 +1,21 @@
-"""Per-file analyses for batches: each is ``f(nwb_path, out_path, params) -> metrics`` and writes one results
-NWB file (through the spine, atomically) naming its source.
+"""One path per analysis: ``f(nwb_path, out_path, params) -> metrics`` reads the recording(s), runs the method
+and writes ONE results NWB file (through the spine, atomically) naming its sources.
+
+The same function serves ``neurodata <analysis>`` (the CLI turns its options into ``params``), ``neurodata
+batch <analysis>`` and the demo, so a results file has the same structure whichever way it was made.
+Keyword-only extras are what a batch never sets: ``figure`` (PNG path, opt-in), ``overwrite`` and per-run
+options such as a checkpoint.
 
 ``params`` holds what the user set; the rest keeps each method's own defaults (its estimator's signature).
 ``parameters()`` on each function lists what may be set. The analysis packages load only inside the calls.
 """
-import inspect
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidInputError, NWBContentError
 
-__all__ = ["bicluster", "bin_spikes", "connectome", "rsa", "spike_summary"]
+__all__ = ["bicluster", "bin_spikes", "connectome", "rsa", "rsa_compare", "spike_summary"]
 
 
 def _merge(name, defaults, params):
@@ -21,26 +26,44 @@ def _merge(name, defaults, params):
 
 
 def _estimator_defaults(cls, exclude=("verbose",)):
-    return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items()
-            if p.default is not inspect.Parameter.empty and n not in exclude}
+    # every suite estimator takes only defaulted keywords, so a bare instance holds its defaults
+    return {n: v for n, v in cls().get_params().items() if n not in exclude}
+
+
+def _check_out(out_path, overwrite, sources):
+    """Refuse a taken or wrong output path before any work (the writer checks again when it writes)."""
+    from ..utils import check_output_path
+
+    check_output_path(out_path, overwrite=overwrite, inputs=_paths(sources), suffix=".nwb")
+
+
+def _paths(nwb_path):
+    """One path or a list of paths → list of str (multi-animal analyses take several files)."""
+    return [str(p) for p in nwb_path] if isinstance(nwb_path, (list, tuple)) else [str(nwb_path)]
 
 
 # ------------------------------------------------------------------------------------------------- binning
-def bin_spikes(nwb_path, out_path, params):
-    """Spike counts (time bins × units) of the Units table, as ``neurodata bin`` writes them.
+def bin_spikes(nwb_path, out_path, params, *, in_place=False, overwrite=False):
+    """Spike counts (time bins × units) of the Units table.
 
-    Parameters: ``bin_size`` (s, required), ``start``, ``end`` (s; default first / last spike).
+    Parameters: ``bin_size`` (s, required), ``start``, ``end`` (s; default first / last spike). With
+    ``in_place=True`` the counts are added to ``nwb_path`` itself (atomically) and ``out_path`` is unused.
     Metrics: units, bins, spikes, mean count per bin.
     """
-    from ..io import read_spikes, write_results
+    from ..io import add_results_in_place, read_spikes, write_results
 
     p = _merge("bin", bin_spikes.parameters(), params)
+    if not in_place:
+        _check_out(out_path, overwrite, nwb_path)
     if p["bin_size"] is None:
         raise InvalidInputError("the 'bin' analysis needs bin_size (s), e.g. params={'bin_size': 0.01}.")
     counts = read_spikes(nwb_path).count(p["bin_size"], p["start"], p["end"])
-    write_results(out_path, analysis="binning", sources=[nwb_path],
-                  parameters={"bin_size": p["bin_size"], "start": counts.start, "end": counts.end},
-                  traces={"counts": counts})
+    parameters = {"bin_size": p["bin_size"], "start": counts.start, "end": counts.end}
+    if in_place:
+        add_results_in_place(nwb_path, analysis="binning", parameters=parameters, traces={"counts": counts})
+    else:
+        write_results(out_path, analysis="binning", sources=[nwb_path], parameters=parameters,
+                      traces={"counts": counts}, overwrite=overwrite)
     return {"n_units": counts.n_channels, "n_bins": counts.n_times, "n_spikes": int(counts.data.sum()),
             "mean_count": float(counts.data.mean())}
 
@@ -49,7 +72,7 @@ bin_spikes.parameters = lambda: {"bin_size": None, "start": None, "end": None}
 
 
 # -------------------------------------------------------------------------------------------- unit summary
-def spike_summary(nwb_path, out_path, params):
+def spike_summary(nwb_path, out_path, params, *, overwrite=False):
     """Per-unit firing statistics: spikes, rate (Hz), CV of inter-spike intervals, Fano factor of counts in
     ``fano_bin`` windows (default 1 s). Metrics: units, spikes, duration, median rate, mean CV, mean Fano."""
     import pandas as pd
@@ -57,6 +80,7 @@ def spike_summary(nwb_path, out_path, params):
     from ..io import read_spikes, write_results
 
     p = _merge("summary", spike_summary.parameters(), params)
+    _check_out(out_path, overwrite, nwb_path)
     spikes = read_spikes(nwb_path)
     if spikes.n_units == 0:
         raise NWBContentError(f"{nwb_path}: the Units table has no units.")
@@ -72,7 +96,7 @@ def spike_summary(nwb_path, out_path, params):
     table = pd.DataFrame(rows)
     write_results(out_path, analysis="spike_summary", sources=[nwb_path],
                   parameters={"fano_bin": p["fano_bin"], "start": spikes.start, "end": spikes.end},
-                  tables={"units": table})
+                  tables={"units": table}, overwrite=overwrite)
     return {"n_units": spikes.n_units, "n_spikes": spikes.n_spikes, "duration_s": float(duration),
             "median_rate_hz": float(table["rate_hz"].median()), "mean_cv_isi": float(table["cv_isi"].mean()),
             "mean_fano": float(table["fano"].mean())}
@@ -87,19 +111,25 @@ def _connectome_parameters():
     return {**_estimator_defaults(DynamicConnectome), "series": None}
 
 
-def connectome(nwb_path, out_path, params):
-    """Dynamic functional connectome (Dyballa et al. 2024) of one calcium recording (its RoiResponseSeries):
-    :class:`neurodata.connectome.DynamicConnectome` on that one animal. Metrics: rank, total SBM blocks,
-    relative reconstruction error."""
-    from pathlib import Path
-
+def connectome(nwb_path, out_path, params, *, figure=None, overwrite=False, verbose=False):
+    """Dynamic functional connectome (Dyballa et al. 2024) of calcium recordings (their RoiResponseSeries):
+    DynamicConnectome over one file (a batch) or several, one animal each (ROIs matched by id). Metrics:
+    rank, total SBM blocks, relative reconstruction error."""
     from ..connectome import DynamicConnectome
     from ..io import read_traces
 
     p = _merge("connectome", _connectome_parameters(), params)
-    traces = read_traces(nwb_path, name=p.pop("series"))
-    result = DynamicConnectome(**p, verbose=False).fit([traces], animal_names=[Path(nwb_path).stem]).result_
-    result.to_nwb(out_path, sources=[nwb_path])
+    files = _paths(nwb_path)
+    _check_out(out_path, overwrite, files)
+    series = p.pop("series")
+    traces = [read_traces(path, name=series) for path in files]
+    names = [Path(f).stem for f in files]
+    if len(set(names)) != len(names):
+        names = [f"animal{a}" for a in range(len(names))]
+    result = DynamicConnectome(**p, verbose=verbose).fit(traces, animal_names=names).result_
+    result.to_nwb(out_path, sources=files, overwrite=overwrite)
+    if figure:
+        result.plot(figure)
     return {"rank": result.rank, "n_blocks": int(np.sum(result.n_blocks)),
             "reconstruction_error": float(result.reconstruction_error)}
 
@@ -114,24 +144,30 @@ def _bicluster_parameters():
             "bin_size": None, "start": None, "end": None}
 
 
-def bicluster(nwb_path, out_path, params):
+def bicluster(nwb_path, out_path, params, *, figure=None, overwrite=False, verbose=False, checkpoint=None,
+              resume=False):
     """Bayesian bi-clustering (Wei 2023) of the Units table binned at ``bin_size`` (s, required):
-    :class:`neurodata.bicluster.BiclusterMCMC`. Metrics: posterior mode of the number of neuron clusters,
-    distinct states in the point estimate, units, bins."""
+    BiclusterMCMC, every table of its fit written (labels, states, co-clustering, traces, neurons).
+    Metrics: posterior mode of the number of neuron clusters, distinct states in the point estimate, units,
+    bins."""
     from ..bicluster import BiclusterMCMC
-    from ..io import read_spikes, write_results
+    from ..bicluster.io import write_bicluster_results
+
+    from ..io import read_spikes
 
     p = _merge("bicluster", _bicluster_parameters(), params)
+    _check_out(out_path, overwrite, nwb_path)
     bin_size, start, end = p.pop("bin_size"), p.pop("start"), p.pop("end")
     if bin_size is None:
         raise InvalidInputError("the 'bicluster' analysis needs bin_size (s), e.g. params={'bin_size': 0.05}.")
     counts = read_spikes(nwb_path).count(bin_size, start, end)
-    model = BiclusterMCMC(**p, verbose=False).fit(counts)
-    write_results(out_path, analysis="bicluster", sources=[nwb_path],
-                  parameters={**p, "bin_size": bin_size, "start": counts.start, "end": counts.end},
-                  arrays={"labels": np.asarray(model.labels_), "states": np.asarray(model.states_),
-                          "coclustering_neurons": model.coclustering_neurons_,
-                          "n_clusters_trace": model.n_clusters_trace_})
+    model = BiclusterMCMC(**p, checkpoint=checkpoint, resume=resume, verbose=verbose).fit(counts)
+    write_bicluster_results(out_path, model, counts, sources=[nwb_path],
+                            extra={"bin_size": bin_size, "start": counts.start, "end": counts.end},
+                            overwrite=overwrite)
+    if figure:
+        from ..bicluster.plotting import plot_bicluster
+        plot_bicluster(model, figure, times=counts.times)
     return {"n_clusters": model.n_clusters_mode_, "n_states": int(np.unique(model.states_).size),
             "n_units": counts.n_channels, "n_bins": counts.n_times}
 
@@ -140,30 +176,143 @@ bicluster.parameters = _bicluster_parameters
 
 
 # --------------------------------------------------------------------------------------------------- rsa
-def rsa(nwb_path, out_path, params):
-    """Representational dissimilarity matrix of condition-mean responses (spike rates, or ophys traces with
-    ``data="traces"``) from an intervals table (``trials``) with a ``condition`` column.
-    Metrics: conditions, trials, mean and max dissimilarity."""
+def _rsa_parameters():
+    return {"trials": "trials", "condition": "condition", "data": "spikes", "window": None, "method": "euclidean",
+            "picks": "meg", "tmin": None, "tmax": None, "gt": None, "geodesic": False}
+
+
+def condition_data(path, p):
+    """Condition responses of an MNE FIF file (evoked/epochs: one set per time point) or of an NWB file's
+    spikes (``data="spikes"``) or ophys traces (``data="traces"``) per row of its trials table."""
+    from ..rsa.responses import condition_responses, responses_from_mne
+
+    name = Path(path).name.lower()
+    if ".fif" in name:
+        return responses_from_mne(path, picks=p["picks"], tmin=p["tmin"], tmax=p["tmax"]), None
+    if not name.endswith(".nwb"):
+        raise InvalidInputError(f"{path}: expected an MNE .fif(.gz) or an .nwb file.")
+    from ..io import read_intervals, read_spikes, read_traces
+    from ..utils import check_option
+
+    check_option(p["data"], "data", ("spikes", "traces"))
+    tables = read_intervals(path)
+    if p["trials"] not in tables:
+        raise NWBContentError(f"{path}: no intervals table {p['trials']!r}; found {sorted(tables)}.")
+    data = read_spikes(path) if p["data"] == "spikes" else read_traces(path)
+    window = None if p["window"] is None else tuple(p["window"])
+    return condition_responses(data, tables[p["trials"]], condition=p["condition"], window=window), \
+        len(tables[p["trials"]])
+
+
+def _condensed_rdms(resp, method):
+    """(times × condition pairs) for time-resolved responses, (1 × pairs) for static ones."""
+    from ..rsa.rdm import compute_rdm, time_resolved_rdms
+
+    if resp.means.ndim == 3:
+        return time_resolved_rdms(resp.means, method=method)
+    return compute_rdm(resp.means, method=method)[np.triu_indices(len(resp.conditions), k=1)][None, :]
+
+
+def _conditions_table(resp):
     import pandas as pd
 
-    from ..io import read_intervals, read_spikes, read_traces, write_results
-    from ..rsa import compute_rdm, condition_responses
+    return {"conditions": pd.DataFrame({"condition": [str(c) for c in resp.conditions]})}
 
-    p = _merge("rsa", rsa.parameters(), params)
-    tables = read_intervals(nwb_path)
-    if p["trials"] not in tables:
-        raise NWBContentError(f"{nwb_path}: no intervals table {p['trials']!r}; found {sorted(tables)}.")
-    data = read_spikes(nwb_path) if p["data"] == "spikes" else read_traces(nwb_path)
-    resp = condition_responses(data, tables[p["trials"]], condition=p["condition"], window=p["window"])
-    rdm = compute_rdm(resp.means, method=p["method"])
-    upper = rdm[np.triu_indices(len(rdm), k=1)]
+
+def rsa(nwb_path, out_path, params, *, figure=None, overwrite=False):
+    """Representational dissimilarity matrices of condition-mean responses, stored condensed as ``rdms``
+    (one row per time point; one row for NWB trials), with ``times`` for MEG and, when asked, the
+    geo-topological (``gt=(lower, upper)``) and geodesic (``geodesic=True``) transforms ``rgtm``/``rgdm``.
+    Metrics: conditions, trials (NWB), mean and max dissimilarity."""
+    from ..io import write_results
+    from ..rsa.topology import geodesic, geotopological
+
+    p = _merge("rsa", _rsa_parameters(), params)
+    _check_out(out_path, overwrite, nwb_path)
+    resp, n_trials = condition_data(nwb_path, p)
+    rdms = _condensed_rdms(resp, p["method"])
+    arrays = {"rdms": rdms}
+    if resp.times is not None:
+        arrays["times"] = resp.times
+    if p["gt"] is not None:
+        arrays["rgtm"] = np.stack([geotopological(r, *p["gt"]) for r in rdms])
+    if p["geodesic"]:
+        arrays["rgdm"] = np.stack([geodesic(r) for r in rdms])
     write_results(out_path, analysis="rsa", sources=[nwb_path],
-                  parameters={**p, "conditions": [str(c) for c in resp.conditions]},
-                  arrays={"rdm": rdm}, tables={"conditions": pd.DataFrame({"condition": [str(c) for c in
-                                                                                          resp.conditions]})})
-    return {"n_conditions": len(resp.conditions), "n_trials": len(tables[p["trials"]]),
-            "mean_dissimilarity": float(upper.mean()), "max_dissimilarity": float(upper.max())}
+                  parameters={**p, "conditions": [str(c) for c in resp.conditions]}, arrays=arrays,
+                  tables=_conditions_table(resp), overwrite=overwrite)
+    if figure:
+        from ..rsa.figures import plot_rdms
+        plot_rdms(arrays, resp.conditions, resp.times, figure)
+    return {"n_conditions": len(resp.conditions), "n_trials": n_trials, "n_rdms": int(rdms.shape[0]),
+            "mean_dissimilarity": float(rdms.mean()), "max_dissimilarity": float(rdms.max())}
 
 
-rsa.parameters = lambda: {"trials": "trials", "condition": "condition", "data": "spikes", "window": None,
-                          "method": "euclidean"}
+rsa.parameters = _rsa_parameters
+
+
+def _rsa_compare_parameters():
+    return {**_rsa_parameters(), "model": None, "model_is_rdm": False, "model_order": None,
+            "compare": "spearman", "smooth": 0.0}
+
+
+def _model_rdm(p, conditions):
+    from ..errors import DataFileError
+    from ..rsa.rdm import compute_rdm
+    from ..rsa.topology import as_condensed
+
+    if p["model"] is None:
+        raise InvalidInputError("rsa_compare needs model= (a .npy of activations or, with model_is_rdm, an RDM).")
+    path = Path(p["model"])
+    if not path.exists():
+        raise DataFileError(f"{path}: no such model file.")
+    try:
+        model = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataFileError(f"{path}: cannot be read as a .npy array ({exc}).") from None
+    if p["model_order"]:
+        order = [s.strip() for s in p["model_order"].split(",")] if isinstance(p["model_order"], str) \
+            else [str(s) for s in p["model_order"]]
+        labels = [str(c) for c in conditions]
+        if sorted(order) != sorted(labels):
+            raise InvalidInputError(f"the model order names {order}, but the data's conditions are {labels}.")
+        perm = [order.index(c) for c in labels]
+        model = model[perm][:, perm] if p["model_is_rdm"] else model[perm]
+    if model.shape[0] != len(conditions):
+        raise InvalidInputError(f"the model has {model.shape[0]} rows but the data have {len(conditions)} "
+                                f"conditions ({[str(c) for c in conditions]}).")
+    if p["model_is_rdm"]:
+        return as_condensed(model, name="model RDM")[0]
+    return compute_rdm(model.reshape(model.shape[0], -1), method=p["method"])[np.triu_indices(len(conditions), k=1)]
+
+
+def rsa_compare(nwb_path, out_path, params, *, figure=None, overwrite=False):
+    """Similarity (``compare``: spearman, kendall_tau_a, pearson, cosine) of the data RDMs with a model RDM
+    from ``model`` (.npy activations, rows in sorted condition order unless ``model_order``; or an RDM with
+    ``model_is_rdm``): a time course for MEG. Metrics: peak similarity and its time."""
+    from ..io import write_results
+    from ..rsa.rdm import compare_rdms, smooth_rdms
+
+    p = _merge("rsa_compare", _rsa_compare_parameters(), params)
+    _check_out(out_path, overwrite, nwb_path)
+    resp, _ = condition_data(nwb_path, p)
+    rdms = _condensed_rdms(resp, p["method"])
+    model = _model_rdm(p, resp.conditions)
+    if p["smooth"] and resp.times is not None:
+        rdms = smooth_rdms(rdms, resp.times, p["smooth"])
+    similarity = np.atleast_1d(compare_rdms(rdms, model, method=p["compare"]))
+    arrays = {"rdms": rdms, "model_rdm": model, "similarity": similarity}
+    if resp.times is not None:
+        arrays["times"] = resp.times
+    write_results(out_path, analysis="rsa", sources=[nwb_path],
+                  parameters={**p, "model": str(p["model"]), "conditions": [str(c) for c in resp.conditions]},
+                  arrays=arrays, tables=_conditions_table(resp), overwrite=overwrite)
+    if figure:
+        from ..rsa.figures import plot_timecourse
+        plot_timecourse(similarity, resp.times, p["compare"], figure)
+    peak = int(np.argmax(similarity))
+    return {"n_conditions": len(resp.conditions), "max_similarity": float(similarity[peak]),
+            "peak_time_s": float(resp.times[peak]) if resp.times is not None else None}
+
+
+rsa_compare.parameters = _rsa_compare_parameters

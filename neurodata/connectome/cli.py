@@ -12,7 +12,7 @@ def _rank(value):
 
 
 def configure(subparsers):
-    from ..cli import add_common_options
+    from ..cli import add_common_options, add_figure_option
 
     p = subparsers.add_parser(
         "connectome", help="dynamic functional connectome (Dyballa et al. 2024): affinities → NTF → SBM",
@@ -26,31 +26,21 @@ def configure(subparsers):
     p.add_argument("--smooth", type=float, default=None, help="smoothing SD before the derivative (s)")
     p.add_argument("--window", type=float, default=None, help="SD of the affinity window (s)")
     p.add_argument("--resolution", type=float, default=None, help="spacing of affinity samples (s)")
-    p.add_argument("--figure", default=None, help="also save the summary figure (PNG) here")
+    add_figure_option(p)
     add_common_options(p, out_help="results NWB file to write")
     p.set_defaults(func=_run)
 
 
 def _run(args):
-    from pathlib import Path
-
-    from ..io import read_traces
-    from .pipeline import DynamicConnectome
+    from ..batch.analyses import connectome
 
     params = {k: v for k, v in (("smooth", args.smooth), ("window", args.window),
                                 ("resolution", args.resolution)) if v is not None}
     if args.max_rank is not None:
         params["rank_range"] = (1, args.max_rank)
-    traces = [read_traces(path, name=args.series) for path in args.files]
-    names = [Path(p).stem for p in args.files]
-    if len(set(names)) != len(names):
-        names = [f"animal{a}" for a in range(len(names))]
-    model = DynamicConnectome(rank=args.rank, seed=args.seed, verbose=not args.quiet, **params)
-    result = model.fit(traces, animal_names=names).result_
-    result.to_nwb(args.out, sources=args.files)
-    if args.figure:
-        result.plot(args.figure)
+    m = connectome(args.files, args.out, {**params, "rank": args.rank, "series": args.series, "seed": args.seed},
+                   figure=args.figure, overwrite=args.overwrite, verbose=not args.quiet)
     if not args.quiet:
-        print(f"{result.rank} components (blocks per component: {', '.join(map(str, result.n_blocks))}), "
-              f"relative error {result.reconstruction_error:.3f} → {args.out}")
+        print(f"{m['rank']} components ({m['n_blocks']} SBM blocks in all), relative error "
+              f"{m['reconstruction_error']:.3f} → {args.out}")
     return 0
