@@ -8,6 +8,7 @@ import argparse
 import importlib
 import json
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,16 +22,19 @@ import numpy as np  # noqa: E402
 import neurodata.registry  # noqa: E402
 import neurosim.registry  # noqa: E402
 from neurodata import io  # noqa: E402
+from neurodata.errors import InvalidInputError  # noqa: E402
+from neurodata.utils import atomic_path, check_output_path  # noqa: E402
 from neurodata.registry import demo_steps  # noqa: E402
 
 logger = logging.getLogger("neurosuite.demo")
+SPINE_FILES = ("summary.nwb", "summary.png", "lif_network.nwb")  # what the first step writes into --out
 
 # Component steps: (title, "module:function"); each function is demo(out_dir, testdata=None, quick=True).
 # Derived from the two component tables: simulators first, then analyses, then the scale-out drivers.
 COMPONENT_STEPS = demo_steps(neurosim.registry.COMPONENTS, neurodata.registry.COMPONENTS)
 
 
-def load_recordings(testdata, out_dir):
+def load_recordings(testdata, out_dir, overwrite=False):
     """Real spikes + calcium from testdata, or a simulated circuit written to NWB when there is none."""
     if testdata is not None:
         spikes_path = testdata / "nwb" / "spikes_behavior_A2929-200711.nwb"
@@ -38,12 +42,13 @@ def load_recordings(testdata, out_dir):
         return io.read_spikes(spikes_path), io.read_traces(calcium_path), [spikes_path, calcium_path]
     from neurosim.circuits import calcium_from_spikes, write_lif_network
 
-    sim_path = write_lif_network(out_dir / "lif_network.nwb", n_neurons=200, duration=2.0, seed=0)
+    sim_path = write_lif_network(out_dir / "lif_network.nwb", n_neurons=200, duration=2.0, seed=0,
+                                 overwrite=overwrite)
     spikes = io.read_spikes(sim_path)
     return spikes, calcium_from_spikes(spikes, seed=0), [sim_path]
 
 
-def summarise(spikes, calcium, sources, out_dir, bin_size=0.1):
+def summarise(spikes, calcium, sources, out_dir, bin_size=0.1, overwrite=False):
     """Firing rates, binned counts and calcium statistics → results NWB + a figure."""
     counts = spikes.count(bin_size)
     rates = counts.data.sum(axis=0) / counts.duration
@@ -53,7 +58,7 @@ def summarise(spikes, calcium, sources, out_dir, bin_size=0.1):
         out_dir / "summary.nwb", analysis="summary", sources=sources,
         parameters={"bin_size": bin_size},
         arrays={"firing_rate_hz": rates, "calcium_mean": cal.mean(axis=0), "calcium_std": cal.std(axis=0)},
-        traces={"spike_counts": counts})
+        traces={"spike_counts": counts}, overwrite=overwrite)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     order = np.argsort(rates)[::-1]
     axes[0].bar(np.arange(rates.size), rates[order], color="0.3")
@@ -74,6 +79,20 @@ def summarise(spikes, calcium, sources, out_dir, bin_size=0.1):
     return path
 
 
+def _previous_report(out_dir):
+    """The earlier demo's report in ``out_dir`` ({step: ...}), or None if this folder holds none."""
+    try:
+        report = json.loads((out_dir / "demo_report.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _save_report(out_dir, report):
+    with atomic_path(out_dir / "demo_report.json", overwrite=True) as tmp:  # the demo's own report
+        Path(tmp).write_text(json.dumps(report, indent=2))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out", help="output folder (default out/)")
@@ -88,10 +107,19 @@ def main(argv=None):
     if testdata is None:
         logger.info("no recordings at %s: simulating a small circuit instead", args.testdata)
 
-    report = {}
+    # A folder with a demo report holds an earlier demo's output: the demo replaces its own files there. In any
+    # other folder an existing file is left alone and the step that would write it stops (OutputExistsError).
+    previous = _previous_report(out_dir)
+    rerun = previous is not None
+    if not rerun:  # refuse before the report below makes these files the demo's own
+        for name in SPINE_FILES:
+            check_output_path(out_dir / name)
+    report = {"spine": {"status": "running"}}
+    # saved before anything is written (with the earlier run's steps), so a rerun after a crash knows its files
+    _save_report(out_dir, {**(previous or {}), **report})
     t0 = time.time()
-    spikes, calcium, sources = load_recordings(testdata, out_dir)
-    path = summarise(spikes, calcium, sources, out_dir)
+    spikes, calcium, sources = load_recordings(testdata, out_dir, overwrite=rerun)
+    path = summarise(spikes, calcium, sources, out_dir, overwrite=rerun)
     report["spine"] = {"seconds": round(time.time() - t0, 1), "written": [str(path), str(out_dir / "summary.png")]}
     logger.info("spine: %s units, %s ROIs → %s", spikes.n_units, calcium.n_channels, path)
     for title, target in COMPONENT_STEPS:
@@ -99,14 +127,21 @@ def main(argv=None):
         t0 = time.time()
         logger.info("step: %s", title)
         step_dir = out_dir / title
+        if rerun and title in previous and step_dir.is_dir():
+            shutil.rmtree(step_dir)  # the earlier demo's step folder: made afresh, so no step writes over a file
+        elif step_dir.is_dir() and any(step_dir.iterdir()):
+            raise InvalidInputError(f"{step_dir}: exists and was not made by this demo (no earlier report lists it); "
+                                    "remove it or choose another --out.")
         step_dir.mkdir(exist_ok=True)
+        report[title] = {"status": "running"}
+        _save_report(out_dir, {**(previous or {}), **report})
         written = getattr(importlib.import_module(module), func)(step_dir, testdata=testdata, quick=not args.full)
         if isinstance(written, dict):  # steps may name what they wrote (and report numbers) by key
             written = {key: str(value) for key, value in written.items()}
         else:
             written = [str(f) for f in (written or [])]
         report[title] = {"seconds": round(time.time() - t0, 1), "written": written}
-    (out_dir / "demo_report.json").write_text(json.dumps(report, indent=2))
+    _save_report(out_dir, report)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from neurodata.errors import InvalidInputError
 from neurodata.io import SpikeTrains, Traces, write_simulation
-from neurodata.utils import check_random_state, check_scalar
+from neurodata.utils import check_output_path, check_random_state, check_scalar
 
 from .backends import import_brian2, use_device
 
@@ -86,12 +86,15 @@ def calcium_from_spikes(spikes, *, rate=30.0, tau_decay=0.5, noise=0.05, seed=0)
     return Traces(trace, rate=rate, start=spikes.start, unit="a.u.", name="calcium")
 
 
-def write_lif_network(path, **kwargs):
-    """Simulate and write the network to NWB (spikes by population, membrane potentials, parameters)."""
+def write_lif_network(path, *, overwrite=False, **kwargs):
+    """Simulate and write the network to a new NWB file (spikes by population, membrane potentials,
+    parameters); ``kwargs`` go to :func:`simulate_lif_network`. An existing ``path`` raises
+    ``OutputExistsError`` unless ``overwrite=True`` (checked before simulating)."""
+    check_output_path(path, overwrite=overwrite, suffix=".nwb")
     populations, v, params = simulate_lif_network(**kwargs)
     return write_simulation(path, spikes=populations, traces={"v": v}, parameters=params,
                             description="Brunel-style E/I LIF network (neurosuite built-in circuit)",
-                            resolution=params["dt"])
+                            resolution=params["dt"], overwrite=overwrite)
 
 
 def _check_lif_parameters(owner, **values):

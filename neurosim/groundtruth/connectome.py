@@ -169,11 +169,12 @@ def planted_weighted_sbm(*, block_sizes=(30, 30, 30, 30), p_in=0.3, p_out=0.05, 
     return weights + weights.T, labels
 
 
-def write_calcium_nwb(path, traces, *, parameters=None, description="simulated calcium imaging"):
+def write_calcium_nwb(path, traces, *, parameters=None, description="simulated calcium imaging", overwrite=False):
     """Write simulated fluorescence as a real recording would be: an ``ImageSegmentation`` plane (one ROI per
     neuron, ids = ``traces.channels``) and ``processing/ophys/Fluorescence/RoiResponseSeries`` (time × ROIs),
-    so that ``neurodata.io.read_traces`` reads it back. Written atomically with the suite's provenance."""
+    so that ``neurodata.io.read_traces`` reads it back. Written atomically with the suite's provenance; an
+    existing ``path`` raises ``OutputExistsError`` unless ``overwrite=True``."""
     if not isinstance(traces, Traces):
         raise InvalidInputError(f"traces must be neurodata Traces; got {type(traces).__name__}.")
     return write_simulation(path, ophys={"RoiResponseSeries": traces}, parameters=parameters,
-                            description=description)
+                            description=description, overwrite=overwrite)
