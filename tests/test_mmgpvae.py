@@ -1,0 +1,261 @@
+"""MM-GPVAE (Gondur et al. 2023): prior, closed forms, ELBO against float64 transcriptions, reference quirks,
+bad input, and recovery of the paper's planted latents on a small faithful configuration."""
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from neurodata.errors import BackendUnavailableError, InvalidInputError
+from neurodata.mmgpvae import affine_r2, fourier_basis, fourier_frequencies, prior_variance, real_dft_basis, to_trials
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+# ------------------------------------------------------------------------------------------------- prior
+def test_number_of_fourier_coefficients():
+    assert fourier_basis(60).n_coefficients == 12
+    assert fourier_basis(40).n_coefficients == 8
+    k, n_circ = fourier_frequencies(60)
+    assert n_circ == pytest.approx(72.0)
+    assert list(k) == [0, 1, 2, 3, 4, 5, -6, -5, -4, -3, -2, -1]
+
+
+def test_prior_variance_matches_formula():
+    basis = fourier_basis(60)
+    ell = 7.5
+    omega = (2 * np.pi * basis.k / 72.0) ** 2
+    expected = np.sqrt(2 * np.pi) * 1.0 * ell * np.exp(-0.5 * omega * ell ** 2) + 1e-2
+    np.testing.assert_allclose(prior_variance(ell, basis.omega2), expected, rtol=1e-12)
+    torch_value = prior_variance(torch.tensor([[ell]], dtype=torch.float64), basis.omega2)
+    np.testing.assert_allclose(torch_value.numpy()[0], expected, rtol=1e-12)
+
+
+def test_full_real_dft_basis_is_orthonormal():
+    k, n = fourier_frequencies(16, min_length=1.0, condthresh=1e8, circ_extension=0.0)
+    assert len(k) == 16  # nothing truncated at this length scale
+    b = real_dft_basis(16, n, k)
+    np.testing.assert_allclose(b @ b.T, np.eye(16), atol=1e-12)
+
+
+def test_prior_matches_rbf_covariance_on_the_circle():
+    """Fourier coefficients with variance K(ω) give (approximately) the RBF covariance in time."""
+    k, n = fourier_frequencies(64, min_length=1.0, circ_extension=0.0)
+    b = real_dft_basis(64, n, k)
+    ell = 6.0
+    cov = b.T @ np.diag(prior_variance(ell, (2 * np.pi * k / n) ** 2, eps=0.0)) @ b
+    lag = np.arange(8)
+    np.testing.assert_allclose(cov[0, lag], np.exp(-lag ** 2 / (2 * ell ** 2)), atol=1e-3)
+
+
+def test_trial_shorter_than_gp_minimum_is_refused():
+    with pytest.raises(InvalidInputError, match="shorter than the GP prior's minimum length"):
+        fourier_basis(8)
+
+
+# ------------------------------------------------------------------------------------------ small models
+def _tiny_net(objective="corrected", domain="fourier", n_bins=20, seed=0):
+    from neurodata.mmgpvae.network import MMGPVAENet, ModalitySpec
+
+    torch.manual_seed(seed)
+    specs = [ModalitySpec("spikes", "poisson", 5, 1, (6,)), ModalitySpec("images", "image", 9, 1, (8,), (7,)),
+             ModalitySpec("pos", "gaussian", 2, 1, (4,))]
+    basis = fourier_basis(n_bins, min_length=4.0) if domain == "fourier" else None
+    net = MMGPVAENet(specs, 1, n_bins, basis=basis, domain=domain, objective=objective, length_scale_init=5.0,
+                     log_mean_rates={"spikes": np.log(np.full(5, 0.5))},
+                     variance_inits={"images": 2.0, "pos": np.array([0.5, 1.5])}).double()
+    rng = np.random.default_rng(seed)
+    batch = {"spikes": torch.from_numpy(rng.poisson(0.5, (3, n_bins, 5)).astype(float)),
+             "images": torch.from_numpy(rng.normal(size=(3, n_bins, 9))),
+             "pos": torch.from_numpy(rng.normal(size=(3, n_bins, 2)))}
+    return net, batch
+
+
+def test_closed_form_poisson_expectation_matches_monte_carlo(one_thread):
+    """E_q[exp(W z_t + b)] from the Fourier posterior: closed form vs 10^5 samples, within 1 %."""
+    net, batch = _tiny_net()
+    with torch.no_grad():
+        m, s = net.posterior(batch)
+        s = s - 1.0  # moderate posterior spread
+        idx = net.decoder_index("spikes")
+        dec = net.decoders["spikes"]
+        closed = dec.rates(net.to_time(m)[..., idx], net.time_variance(s)[..., idx])[0]  # trial 0, (T, 5)
+        gen = torch.Generator().manual_seed(1)
+        total = torch.zeros_like(closed)
+        n, chunk = 100_000, 10_000
+        for _ in range(n // chunk):
+            z = m[:1] + torch.randn((chunk,) + m.shape[1:], generator=gen, dtype=m.dtype) * torch.exp(s[:1])
+            total += torch.exp(dec.linear(net.to_time(z)[..., idx])).sum(0)
+        mc = total / n
+    rel = (mc / closed - 1).abs().max().item()
+    assert rel < 0.01, rel
+
+
+def test_corrected_elbo_matches_float64_transcription(one_thread):
+    net, batch = _tiny_net()
+    with torch.no_grad():
+        m, s = (t.numpy() for t in net.posterior(batch))
+        basis, omega2 = net.basis.numpy(), net.omega2.numpy()
+        ell = np.exp(net.length_param.numpy())
+        k = np.sqrt(2 * np.pi) * ell[:, None] * np.exp(-0.5 * omega2[None] * ell[:, None] ** 2) + 1e-2
+        kl = 0.5 * ((m ** 2 + np.exp(2 * s)) / k - 1 - 2 * s + np.log(k)).sum((1, 2))
+        mean_t = np.einsum("blk,kt->btl", m, basis)
+        var_t = np.einsum("blk,kt->btl", np.exp(2 * s), basis ** 2)
+        # spikes: latents [private spikes, shared] = columns 0, 1
+        lin = net.decoders["spikes"].linear
+        w, b = lin.weight.numpy(), lin.bias.numpy()
+        eta = mean_t[..., :2] @ w.T + b
+        veta = var_t[..., :2] @ (w ** 2).T
+        y = batch["spikes"].numpy()
+        lgam = np.vectorize(math.lgamma)(y + 1)
+        ll_spk = (y * eta - np.exp(eta + veta / 2) - lgam).sum((1, 2))
+        # pos: linear Gaussian decoder on [shared, pos private] = columns 1, 3 (closed form)
+        dec = net.decoders["pos"]
+        lin = dec.net[0]
+        w, b, v = lin.weight.numpy(), lin.bias.numpy(), np.exp(dec.variance_param.numpy())
+        x = batch["pos"].numpy()
+        sq = (x - mean_t[..., [1, 3]] @ w.T - b) ** 2 + var_t[..., [1, 3]] @ (w ** 2).T
+        ll_pos = -0.5 * (sq / v + np.log(2 * np.pi * v)).sum((1, 2))
+        # the image term uses one sample; replay the generator to get the same one
+        gen = torch.Generator().manual_seed(3)
+        loss, parts = net.loss(batch, gen)
+        gen = torch.Generator().manual_seed(3)
+        eps = torch.randn(m.shape, generator=gen, dtype=torch.float64).numpy()
+        z_t = np.einsum("blk,kt->btl", m + eps * np.exp(s), basis)
+        xhat = net.decoders["images"](torch.from_numpy(z_t[..., [1, 2]])).numpy()
+        vi = np.exp(net.decoders["images"].variance_param.numpy())
+        ll_img = -0.5 * ((batch["images"].numpy() - xhat) ** 2 / vi + np.log(2 * np.pi * vi)).sum((1, 2))
+    expected = np.mean(kl - ll_spk - ll_pos - ll_img)
+    assert loss.item() == pytest.approx(expected, rel=1e-10)
+    assert parts["kl"] == pytest.approx(kl.mean(), rel=1e-10)
+
+
+def test_fourier_kl_matches_monte_carlo(one_thread):
+    net, batch = _tiny_net()
+    with torch.no_grad():
+        m, s = net.posterior(batch)
+        closed = net.kl(m, s)[0].item()
+        q = torch.distributions.Normal(m[0], torch.exp(s[0]))
+        p = torch.distributions.Normal(torch.zeros_like(m[0]), torch.sqrt(net.prior_variance()))
+        z = q.sample((20000,))
+        mc = (q.log_prob(z) - p.log_prob(z)).sum((1, 2)).mean().item()
+    assert mc == pytest.approx(closed, rel=0.02, abs=0.5)
+
+
+def test_time_domain_kl_matches_torch_distributions(one_thread):
+    net, batch = _tiny_net(domain="time")
+    with torch.no_grad():
+        m, s = net.posterior(batch)
+        assert m.shape == (3, net.n_latents, 20)
+        from neurodata.mmgpvae.prior import rbf_covariance
+        cov = rbf_covariance(20, net.length_scale(), eps=1e-2)
+        p = torch.distributions.MultivariateNormal(torch.zeros(20, dtype=m.dtype), covariance_matrix=cov)
+        q = torch.distributions.MultivariateNormal(m, scale_tril=torch.diag_embed(torch.exp(s)))
+        expected = torch.distributions.kl_divergence(q, p).sum(1)
+        np.testing.assert_allclose(net.kl(m, s).numpy(), expected.numpy(), rtol=1e-8)
+
+
+def test_shared_posterior_is_the_mean_of_the_encoders(one_thread):
+    net, batch = _tiny_net()
+    with torch.no_grad():
+        m, s = net.posterior(batch)
+        shared = net.group_index("shared")[0]
+        outs = [net.encoders[n](batch[n]) for n in ("spikes", "images", "pos")]
+        np.testing.assert_allclose(m[:, shared].numpy(), np.mean([o[0][:, 1].numpy() for o in outs], 0))
+        np.testing.assert_allclose(s[:, shared].numpy(), np.mean([o[1][:, 1].numpy() for o in outs], 0))
+        # order [first modality's private, shared, the others' private]
+        assert net.latent_names() == ["spikes/private0", "shared0", "images/private0", "pos/private0"]
+        np.testing.assert_allclose(m[:, 0].numpy(), outs[0][0][:, 0].numpy())
+
+
+def test_reference_objective_reproduces_its_quirks(one_thread):
+    """(μ + σ)² in the GP term, exp(s) a variance in the Poisson term, the batch × batch broadcast."""
+    net, batch = _tiny_net(objective="reference")
+    assert net.length_param.numel() == 1 and net.decoders["images"].variance().item() == 100.0
+    with torch.no_grad():
+        m, s = net.posterior(batch)
+        k = net.prior_variance()
+        gp = 0.5 * ((m + torch.exp(s)) ** 2 / k + torch.log(2 * math.pi * k)).sum((1, 2))
+        pen = -s.sum((1, 2))
+        idx = net.decoder_index("spikes")
+        lin = net.decoders["spikes"].linear
+        eta = lin(net.to_time(m)[..., idx])
+        var_as_variance = torch.einsum("blk,kt->btl", torch.exp(s), net.basis ** 2)[..., idx]
+        y = batch["spikes"]
+        pois = -(y * eta - torch.exp(eta + 0.5 * var_as_variance @ (lin.weight ** 2).T) - torch.lgamma(y + 1)).sum((1, 2))
+        gen = torch.Generator().manual_seed(5)
+        loss, _ = net.loss(batch, gen, nominal_batch=20)
+        gen = torch.Generator().manual_seed(5)
+        z_t = net.to_time(net.sample(m, s, gen))
+        cols = sum(net.decoders[n].reference_nll(batch[n], z_t[..., net.decoder_index(n)])[:, 0]
+                   for n in ("images", "pos"))
+        b = m.shape[0]
+        expected = (b * (pen + gp + pois).sum() + b * cols.sum()) / 20
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-10)
+
+
+# -------------------------------------------------------------------------------------------- estimator
+def _toy_modalities(n_trials=6, n_bins=20, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"spikes": rng.poisson(1.0, (n_trials, n_bins, 4)), "pos": rng.normal(size=(n_trials, n_bins, 2))}
+
+
+def test_bad_input_names_what_is_wrong():
+    from neurodata.mmgpvae import MMGPVAE
+
+    data = _toy_modalities()
+    est = MMGPVAE(epochs=1, min_length=4.0, seed=0)
+    with pytest.raises(InvalidInputError, match="equal trials and bins.*'pos' is 6 × 19"):
+        est.fit({"spikes": data["spikes"], "pos": data["pos"][:, :19]})
+    bad = data["pos"].copy()
+    bad[2, 3, 1] = np.nan
+    with pytest.raises(InvalidInputError, match="'pos' contains 1 NaN"):
+        est.fit({"spikes": data["spikes"], "pos": bad})
+    with pytest.raises(InvalidInputError, match="shorter than the GP prior's minimum length"):
+        MMGPVAE(epochs=1, seed=0).fit({k: v[:, :8] for k, v in data.items()})
+    with pytest.raises(InvalidInputError, match="must be \\(trials, bins, features\\).*to_trials"):
+        est.fit({"spikes": data["spikes"][0]})
+    with pytest.raises(InvalidInputError, match="declared 'poisson'"):
+        MMGPVAE(epochs=1, kinds={"pos": "poisson"}).fit(data)
+    with pytest.raises(InvalidInputError, match="Allowed values are 'fourier', 'time'"):
+        MMGPVAE(domain="fourrier").fit(data)
+
+
+def test_missing_torch_is_a_backend_error():
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] == 'torch':\n"
+            "            raise ImportError('No module named torch')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import neurodata.mmgpvae as m\n"
+            "from neurodata.errors import BackendUnavailableError\n"
+            "try:\n    m.MMGPVAE\nexcept BackendUnavailableError as e:\n    print('OK', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("OK") and "pip install 'neurosuite[deep]'" in out.stdout, out.stdout + out.stderr
+    assert issubclass(BackendUnavailableError, ImportError)
+
+
+def test_import_is_light():
+    code = "import sys, neurodata.mmgpvae; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_to_trials_and_affine_r2():
+    series = np.arange(50.0)[:, None] * np.ones((1, 3))
+    trials = to_trials(series, 20)
+    assert trials.shape == (2, 20, 3) and trials[1, 0, 0] == 20.0
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, 30, 1))
+    assert affine_r2(z, 3 * z[..., 0] - 1) == pytest.approx(1.0)
+    assert affine_r2(z, rng.normal(size=(4, 30))) < 0.05
