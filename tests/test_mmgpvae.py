@@ -259,3 +259,29 @@ def test_to_trials_and_affine_r2():
     z = rng.normal(size=(4, 30, 1))
     assert affine_r2(z, 3 * z[..., 0] - 1) == pytest.approx(1.0)
     assert affine_r2(z, rng.normal(size=(4, 30))) < 0.05
+
+
+# ------------------------------------------------------------------------------------- the paper's simulation
+def test_simulation_follows_the_paper():
+    from neurosim.groundtruth.mmgpvae import digit_images, simulate_mmgpvae, split_trials, zoom_clipped
+
+    sim = simulate_mmgpvae(n_trials=30, n_bins=40, n_neurons=12, digit_size=12, pad=2, seed=32)
+    assert sim.spikes.shape == (30, 40, 12) and sim.images.shape == (30, 40, 256) and sim.side == 16
+    drive = sim.gps[..., :2] @ sim.weights.T + sim.offsets
+    np.testing.assert_allclose(sim.rates, np.exp(drive))
+    np.testing.assert_allclose(sim.angles, 120.0 * sim.gps[..., 0])
+    np.testing.assert_allclose(sim.zooms, sim.gps[..., 2])
+    assert np.all(np.abs(sim.weights) <= 1.5) and np.all(np.abs(sim.offsets) <= 0.5)
+    # GP variances 0.3, 0.5, 0.8 (GP3 offset by 1); the same int seed gives the same draw
+    np.testing.assert_allclose(sim.gps.reshape(-1, 3).var(0), [0.3, 0.5, 0.8], rtol=0.35)
+    assert abs(sim.gps[..., 2].mean() - 1.0) < 0.3
+    again = simulate_mmgpvae(n_trials=30, n_bins=40, n_neurons=12, digit_size=12, pad=2, seed=32)
+    np.testing.assert_array_equal(sim.spikes, again.spikes)
+    digits = digit_images(3, 28)
+    assert digits.shape == (183, 28, 28) and digits.max() == pytest.approx(255.0, abs=1.0)
+    img = np.pad(digits[0], 4)
+    for factor in (0.3, 0.77, 1.0, 1.6, 2.9):
+        assert zoom_clipped(img, factor).shape == (36, 36)
+    assert zoom_clipped(img, 0.01).sum() == 0.0
+    train, test = split_trials(300, seed=10)
+    assert len(train) == 240 and len(test) == 60 and not set(train) & set(test)
