@@ -178,6 +178,9 @@ def test_record_activations_from_torch_and_arrays():
     assert all(not m._forward_hooks for m in model.modules())
     with pytest.raises(InvalidInputError, match="Did you mean"):
         al.record_activations(model, x, ["00"])
+    with pytest.raises(InvalidInputError, match="Allowed values are 'cpu', 'cuda', 'auto', but got 'gpu'"):
+        al.record_activations(model, x, ["0"], device="gpu")  # the suite's one torch-device check
+    assert model.training and all(not m._forward_hooks for m in model.modules())
     arrays = al.as_activations({"a": np.zeros((10, 2, 3)), "b": np.ones((10, 4))})
     assert arrays["a"].shape == (10, 6)
     with pytest.raises(InvalidInputError, match="different numbers of stimuli"):

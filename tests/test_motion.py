@@ -175,6 +175,13 @@ def test_checkpoint_resume_and_threads_restored(tmp_path):
     resumed = HeterogeneousDelayClassifier(config, epochs=2, n_threads=1, checkpoint=ckpt, seed=0).fit(
         data.events, data.labels)
     assert resumed.n_epochs_done_ == 2 and resumed.history_[0] == first.history_[0]
+    # the resumed run ends bit for bit where one uninterrupted run (without a checkpoint) does
+    whole = HeterogeneousDelayClassifier(config=config, epochs=2, n_threads=1, seed=0).fit(data.events, data.labels)
+    np.testing.assert_array_equal(resumed.kernel_, whole.kernel_)
+    np.testing.assert_array_equal(resumed.bias_, whole.bias_)
+    assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in whole.history_]
+    with pytest.raises(InvalidInputError, match="Allowed values are 'cpu', 'cuda', 'auto'"):
+        HeterogeneousDelayClassifier(config=config, epochs=1, device="gpu").fit(data.events, data.labels)
     path = resumed.save(tmp_path / "model.pt")
     loaded = HeterogeneousDelayClassifier.load(path)
     np.testing.assert_array_equal(loaded.kernel_, resumed.kernel_)
@@ -195,7 +202,8 @@ def test_cli_events_train_evaluate_prune(tmp_path):
     import os
     model = os.path.join(os.path.dirname(__file__), "..", model)
     out = tmp_path / "eval.nwb"
-    assert main(["motion", "evaluate", model, "--events", str(events), "--out", str(out), "--quiet"]) == 0
+    assert main(["motion", "evaluate", model, "--events", str(events), "--out", str(out), "--torch-device", "cpu",
+                 "--torch-threads", "1", "--quiet"]) == 0
     from neurodata.io import read_results
     res = read_results(out)
     assert 0.0 <= res.parameters["accuracy"] <= 1.0

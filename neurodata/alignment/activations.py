@@ -4,7 +4,8 @@ import difflib
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, InvalidInputError
+from ..deep import import_torch, torch_runtime
+from ..errors import InvalidInputError
 from ..utils import check_array, check_scalar
 
 __all__ = ["record_activations", "as_activations"]
@@ -41,7 +42,7 @@ def as_activations(arrays, names=None):
     return out
 
 
-def record_activations(model, stimuli, layers, *, batch_size=64, device="cpu"):
+def record_activations(model, stimuli, layers, *, batch_size=64, device="cpu", n_threads=None):
     """Record the outputs of named submodules of a PyTorch ``model`` for a batch of stimuli.
 
     Parameters
@@ -50,7 +51,10 @@ def record_activations(model, stimuli, layers, *, batch_size=64, device="cpu"):
     stimuli : array or tensor (stimuli × …) — the model's input.
     layers : list of str — names from ``model.named_modules()`` (e.g. ``"features.3"``).
     batch_size : int
-    device : str
+    device : {"cpu", "cuda", "auto"}
+        Where the stimuli are sent; the model must already be there (it is not moved: inputs are not modified).
+    n_threads : int, optional
+        torch CPU threads while recording (restored afterwards).
 
     Returns
     -------
@@ -59,10 +63,7 @@ def record_activations(model, stimuli, layers, *, batch_size=64, device="cpu"):
     The model runs in eval mode under ``torch.no_grad()``; its previous train/eval mode is restored and the
     hooks removed afterwards, whatever happens.
     """
-    try:
-        import torch
-    except ImportError:
-        raise BackendUnavailableError("record_activations needs PyTorch; run: pip install torch") from None
+    torch = import_torch("record_activations")
     if not isinstance(model, torch.nn.Module):
         raise InvalidInputError(f"model must be a torch.nn.Module; got {type(model).__name__}. "
                                 "For precomputed arrays use as_activations.")
@@ -90,9 +91,9 @@ def record_activations(model, stimuli, layers, *, batch_size=64, device="cpu"):
     was_training = model.training
     try:
         model.eval()
-        with torch.no_grad():
+        with torch_runtime(device, n_threads) as resolved, torch.no_grad():
             for start in range(0, x.shape[0], batch_size):
-                model(x[start:start + batch_size].to(device))
+                model(x[start:start + batch_size].to(resolved))
     finally:
         for h in handles:
             h.remove()

@@ -3,6 +3,7 @@
 Light to import: torch and Brian2 load inside the handlers.
 """
 from neurodata.cli import add_common_options
+from neurodata.deep import add_torch_arguments
 
 
 def configure(subparsers):
@@ -23,8 +24,7 @@ def configure(subparsers):
     p.add_argument("--n-movies", type=int, default=None, help="training movies to generate (default: card)")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: card)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: card)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_torch_arguments(p)
     p.add_argument("--checkpoint", default=None, help="checkpoint file, saved every epoch and resumed from")
     add_common_options(p, out_help="trained detector file (.pt)")
     p.set_defaults(func=_train)
@@ -54,7 +54,7 @@ def _eval_options(p):
     p.add_argument("model", help="trained detector file from 'neurosim motion train'")
     p.add_argument("--events", default=None, help="NWB file of labelled held-out movies (default: generate)")
     p.add_argument("--n-movies", type=int, default=None, help="held-out movies to generate (default: card)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_torch_arguments(p)
 
 
 def _events(args):
@@ -100,10 +100,10 @@ def _train(args):
     else:
         data = make_dataset(config, args.n_movies or config.n_train, seed=args.seed, verbose=not args.quiet)
         events, labels = data.events, data.labels
-    clf = HeterogeneousDelayClassifier(config, epochs=args.epochs, lr=args.lr, device=args.device,
-                                       n_threads=args.threads, checkpoint=args.checkpoint, seed=args.seed,
+    clf = HeterogeneousDelayClassifier(config, epochs=args.epochs, lr=args.lr, device=args.torch_device,
+                                       n_threads=args.torch_threads, checkpoint=args.checkpoint, seed=args.seed,
                                        verbose=not args.quiet)
-    clf.fit(events, labels).save(args.out)
+    clf.fit(events, labels).save(args.out, overwrite=args.overwrite)
     print(f"{args.out}: {clf.n_epochs_done_} epochs, final loss {clf.history_[-1]['loss']:.4f}")
     return 0
 
@@ -113,7 +113,8 @@ def _evaluate(args):
 
     from .model import HeterogeneousDelayClassifier
 
-    clf = HeterogeneousDelayClassifier.load(args.model, n_threads=args.threads)
+    clf = HeterogeneousDelayClassifier.load(args.model, device=args.torch_device,
+                                            n_threads=args.torch_threads)
     events, labels = _held_out(args, clf.config_)
     evidence = clf.evidence(events, readout=args.readout)
     skip = clf.config_.kernel_size[0] - 1
@@ -135,7 +136,8 @@ def _prune(args):
     from .model import HeterogeneousDelayClassifier
     from .prune import half_accuracy_point, pruning_curve
 
-    clf = HeterogeneousDelayClassifier.load(args.model, n_threads=args.threads)
+    clf = HeterogeneousDelayClassifier.load(args.model, device=args.torch_device,
+                                            n_threads=args.torch_threads)
     events, labels = _held_out(args, clf.config_)
     n_total = np.count_nonzero(clf.kernel_)
     curve = pruning_curve(clf, events, labels, fractions=np.geomspace(1, 1 / n_total, args.n_fractions),

@@ -12,21 +12,19 @@ pooling. Evaluation: pool the per-voxel evidence over space at each time step (p
 notebook: over the most confident voxels), take the argmax over classes, accuracy per time step on held-out
 movies.
 """
-import contextlib
 import copy
-import os
-import tempfile
-import time
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from neurodata.deep import TrainingLoop, import_torch, load_state, save_state, torch_generator, torch_runtime
 from neurodata.errors import DataFileError, InvalidInputError
-from neurodata.utils import check_option, check_random_state, logger, progress
+from neurodata.utils import check_option, check_random_state
 
 from .config import MotionConfig
 from .events import check_events
+
+torch = import_torch("neurosim.motion.model")
+F = torch.nn.functional
 
 
 def create_mask(kernel_size, exponent=4.0, r0=0.05, vmax=2.5):
@@ -135,27 +133,10 @@ def apply_symmetry(events, labels, perms, g):
     return events, perms[g][labels]
 
 
-@contextlib.contextmanager
-def torch_threads(n_threads):
-    """Set torch's intra-op threads inside the block and restore the previous count afterwards."""
-    previous = torch.get_num_threads()
-    try:
-        if n_threads is not None:
-            torch.set_num_threads(int(n_threads))
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def resolve_device(device):
-    check_option(device, "device", ("auto", "cpu", "cuda"))
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        from neurodata.errors import BackendUnavailableError
-        raise BackendUnavailableError("device='cuda' was asked for but torch sees no CUDA GPU; use device='cpu' "
-                                      "or install a CUDA build of torch==2.13.0.")
-    return device
+# Denormals stay on here: the mask's far taps are float32 denormals (~1e-44) and the clamp keeps kernel weights
+# that small, and every non-zero tap counts as a synapse (n_weights_, pruning curves, the Brian2 twin); flushing
+# would drop about 15 % of them on the reduced kernel.
+_FLUSH_DENORMAL = False
 
 
 class HeterogeneousDelayClassifier:
@@ -170,7 +151,8 @@ class HeterogeneousDelayClassifier:
     n_threads : int, optional
         torch CPU threads during fit/predict (restored afterwards).
     checkpoint : path, optional
-        Saved after every epoch (atomically) and resumed from when it exists with the same configuration.
+        Saved after every epoch (atomically) and resumed from when it exists with the same configuration; the
+        resumed run ends with the same numbers as an uninterrupted one (``neurodata.deep.TrainingLoop``).
     seed : int or numpy Generator
     verbose : bool
         Progress bar over epochs.
@@ -198,7 +180,7 @@ class HeterogeneousDelayClassifier:
         return get_config(self.config)
 
     def _build(self, config, rng):
-        generator = torch.Generator().manual_seed(int(rng.integers(2 ** 31)))
+        generator = torch_generator(rng)
         return DelayKernelNet(config.n_classes, config.kernel_size, bias=config.bias, mask=config.mask,
                               mask_params=(config.mask_exponent, config.mask_r0, config.mask_vmax),
                               flip=config.flip, weight_init=config.weight_init,
@@ -240,40 +222,24 @@ class HeterogeneousDelayClassifier:
         if labels.min() < 0 or labels.max() >= config.n_classes:
             raise InvalidInputError(f"labels must lie in [0, {config.n_classes}); got range "
                                     f"[{labels.min()}, {labels.max()}].")
+        if config.augment and events.shape[3] != events.shape[4]:
+            raise InvalidInputError(f"augment=True transposes the pixel grid, so movies must be square; got "
+                                    f"{events.shape[3:]}.")
         epochs = config.epochs if self.epochs is None else int(self.epochs)
         lr = config.lr if self.lr is None else float(self.lr)
         rng = check_random_state(self.seed)
-        device = resolve_device(self.device)
-        with torch_threads(self.n_threads):
+        with torch_runtime(self.device, self.n_threads, flush_denormal=_FLUSH_DENORMAL) as device:
             net = self._build(config, rng).to(device)
             optimizer = torch.optim.Adam(net.parameters(), lr=lr)
             n_batches = -(-len(events) // config.batch_size)
             scheduler = None
             if config.lr_schedule == "cosine":  # one cosine period over all steps of all epochs
                 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * n_batches)
-            history, start = [], 0
-            if self.checkpoint is not None and os.path.exists(self.checkpoint):
-                state = _load_checkpoint(self.checkpoint, device)
-                if state["config"] != config.to_dict():
-                    raise InvalidInputError(f"Checkpoint {self.checkpoint} was written for another configuration; "
-                                            f"remove it or pass a different checkpoint path.")
-                net.load_state_dict(state["net"])
-                optimizer.load_state_dict(state["optimizer"])
-                if scheduler is not None:
-                    scheduler.load_state_dict(state.get("scheduler") or scheduler.state_dict())
-                history, start = state["history"], state["epoch"]
-                rng = np.random.default_rng(state["rng_state_seed"])
-                logger.info("Resuming motion training from %s at epoch %d.", self.checkpoint, start)
-            if config.augment and events.shape[3] != events.shape[4]:
-                raise InvalidInputError(f"augment=True transposes the pixel grid, so movies must be square; got "
-                                        f"{events.shape[3:]}.")
             perms = torch.from_numpy(config.symmetry_permutations()) if config.augment else None
             x_all = torch.from_numpy(events.astype(np.float32))
             y_all = torch.from_numpy(labels.astype(np.int64))
-            bar = progress(range(start, epochs), total=epochs - start, desc="motion training", verbose=self.verbose)
-            for epoch in bar:
-                tic = time.perf_counter()
-                net.train()
+
+            def train_epoch(epoch):
                 order = rng.permutation(len(events))
                 losses = []
                 for first in range(0, len(order), config.batch_size):
@@ -295,18 +261,11 @@ class HeterogeneousDelayClassifier:
                         net.soft_threshold(config.l1 * optimizer.param_groups[0]["lr"])
                     if scheduler is not None:
                         scheduler.step()
-                if not np.isfinite(np.mean(losses)):
-                    raise InvalidInputError(f"Training diverged at epoch {epoch} (loss {np.mean(losses)}); lower lr.")
-                history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                                "seconds": time.perf_counter() - tic, "movies": len(events)})
-                if hasattr(bar, "set_postfix"):
-                    bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
-                if self.checkpoint is not None:
-                    _save_checkpoint(self.checkpoint, {
-                        "net": net.state_dict(), "optimizer": optimizer.state_dict(), "history": history,
-                        "scheduler": None if scheduler is None else scheduler.state_dict(),
-                        "epoch": epoch + 1, "config": config.to_dict(),
-                        "rng_state_seed": int(rng.integers(2 ** 63))})
+                return {"loss": float(np.mean(losses)), "movies": len(events)}
+
+            loop = TrainingLoop(epochs, checkpoint=self.checkpoint, fingerprint=config.to_dict(),
+                                desc="motion training", verbose=self.verbose)
+            history = loop.run(net, optimizer, train_epoch, scheduler=scheduler, rng=rng, device=device).history_
             if config.mask:
                 net.clamp_to_mask()
         self._set_fitted(net, config, history)
@@ -327,10 +286,9 @@ class HeterogeneousDelayClassifier:
     # ------------------------------------------------------------------------------------------------------
     def _evidence_batches(self, events, batch_size):
         """Yield the per-voxel evidence B (batch, C, T, X, Y) as torch tensors, with bias and the flip maximum."""
-        device = resolve_device(self.device)
-        kernel = torch.from_numpy(self.kernel_).to(device)
-        bias = torch.from_numpy(self.bias_).to(device)
-        with torch_threads(self.n_threads), torch.no_grad():
+        with torch_runtime(self.device, self.n_threads, flush_denormal=_FLUSH_DENORMAL) as device, torch.no_grad():
+            kernel = torch.from_numpy(self.kernel_).to(device)
+            bias = torch.from_numpy(self.bias_).to(device)
             for first in range(0, len(events), batch_size):
                 xb = torch.from_numpy(events[first:first + batch_size].astype(np.float32)).to(device)
                 b = delay_convolution(xb, kernel, bias)
@@ -414,18 +372,19 @@ class HeterogeneousDelayClassifier:
         return clone
 
     # ------------------------------------------------------------------------------------------------------
-    def save(self, path):
-        """Write kernel, bias, configuration and history to a torch file (atomically)."""
+    def save(self, path, *, overwrite=False):
+        """Write kernel, bias, configuration and history to a torch file (atomically); an existing ``path``
+        is replaced only with ``overwrite=True``."""
         self._check_fitted()
-        _save_checkpoint(path, {"kernel": torch.from_numpy(self.kernel_), "bias": torch.from_numpy(self.bias_),
-                                "config": self.config_.to_dict(), "history": self.history_,
-                                "format": "neurosuite.motion/1"})
+        save_state(path, {"kernel": torch.from_numpy(self.kernel_), "bias": torch.from_numpy(self.bias_),
+                          "config": self.config_.to_dict(), "history": self.history_,
+                          "format": "neurosuite.motion/1"}, overwrite=overwrite)
         return path
 
     @classmethod
     def load(cls, path, **params):
         """A fitted classifier from ``save``; ``params`` are constructor keywords (device, n_threads, ...)."""
-        state = _load_checkpoint(path, "cpu")
+        state = load_state(path, what="motion-detector file")
         if state.get("format") != "neurosuite.motion/1":
             raise DataFileError(f"{path} is not a motion-detector file written by HeterogeneousDelayClassifier.save.")
         config = MotionConfig.from_dict(state["config"])
@@ -437,24 +396,3 @@ class HeterogeneousDelayClassifier:
         clf.n_epochs_done_ = len(clf.history_)
         return clf
 
-
-def _save_checkpoint(path, state):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _load_checkpoint(path, device):
-    try:
-        return torch.load(path, map_location=device, weights_only=False)
-    except FileNotFoundError:
-        raise DataFileError(f"No such motion-detector file: {path}") from None
-    except Exception as exc:  # torch raises a zoo of errors on truncated files
-        raise DataFileError(f"Cannot read motion-detector file {path}: {exc}") from None
