@@ -163,3 +163,13 @@ def _rename_no_clobber(tmp, path, error):
         os.replace(tmp, path)
         return
     os.remove(tmp)
+
+
+def save_figure(fig, path, *, overwrite=False, dpi=110, **kwargs):
+    """Save a matplotlib figure through :func:`atomic_path` (an existing file needs ``overwrite=True``);
+    the format follows the suffix of ``path`` (PNG when it has none). Returns the path."""
+    path = Path(path)
+    fmt = path.suffix[1:].lower() or "png"
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi, **kwargs)  # the temp name has no usable suffix: say the format
+    return path

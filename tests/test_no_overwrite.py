@@ -188,3 +188,22 @@ def test_batch_redoes_its_own_unfinished_output(tmp_path, testdata):
     again = run_batch("bin", [src], out=out, params={"bin_size": 1.0}, verbose=False)
     assert again.table["status"].tolist() == ["ok"]
     assert json.loads(record.read_text())["status"] == "ok"
+
+
+def test_save_figure_refuses_an_existing_file(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from neurodata.utils import save_figure
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    target = tmp_path / "fig.png"
+    target.write_bytes(b"somebody's picture")
+    with pytest.raises(OutputExistsError):
+        save_figure(fig, target)
+    assert target.read_bytes() == b"somebody's picture"
+    save_figure(fig, target, overwrite=True)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    save_figure(fig, tmp_path / "fig.pdf")
+    assert (tmp_path / "fig.pdf").read_bytes()[:4] == b"%PDF"
+    plt.close(fig)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.pdf", "fig.png"]

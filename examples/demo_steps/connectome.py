@@ -12,6 +12,7 @@ def demo(out_dir, testdata=None, quick=True):
     import numpy as np
 
     from neurodata.connectome.pipeline import DynamicConnectome
+    from neurodata.utils import atomic_path
     from neurosim.groundtruth.connectome import simulate_dynamic_communities
 
     out_dir = Path(out_dir)
@@ -43,6 +44,7 @@ def demo(out_dir, testdata=None, quick=True):
         real.result_.plot(out_dir / "connectome_real.png")
         files["real_figure"] = out_dir / "connectome_real.png"
         summary.append(f"real calcium ({src.name}): {real.result_!r}")
-    (out_dir / "connectome_summary.txt").write_text("\n".join(summary) + "\n")
+    with atomic_path(out_dir / "connectome_summary.txt") as tmp:  # like every writer: never over a file
+        Path(tmp).write_text("\n".join(summary) + "\n")
     files["summary"] = out_dir / "connectome_summary.txt"
     return files
