@@ -8,7 +8,6 @@
 ``record_activations`` or reservoir states); ``regions.npz`` one (stimuli × targets) array per brain region,
 in hierarchy order; ``meg.npy`` is (stimuli × sensors × times). Rows are stimuli in the same order everywhere.
 """
-from pathlib import Path
 
 __all__ = ["configure"]
 
@@ -48,20 +47,9 @@ def configure(subparsers):
 
 
 def _load(path, what):
-    import numpy as np
+    from ..batch.analyses import load_array  # the suite's one .npy/.npz reader for analysis inputs
 
-    from ..errors import DataFileError
-
-    path = Path(path)
-    if not path.exists():
-        raise DataFileError(f"{path}: no such {what} file.")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise DataFileError(f"{path}: cannot be read as .npy/.npz ({exc}).") from None
-    if hasattr(data, "files"):
-        return {k: data[k] for k in data.files}
-    return data
+    return load_array(path, what)
 
 
 def _encode(args):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import InvalidInputError, NWBContentError
 
-__all__ = ["bicluster", "bin_spikes", "connectome", "rsa", "rsa_compare", "spike_summary"]
+__all__ = ["bicluster", "bin_spikes", "connectome", "load_array", "rsa", "rsa_compare", "spike_summary"]
 
 
 def _merge(name, defaults, params):
@@ -256,20 +256,31 @@ def _rsa_compare_parameters():
             "compare": "spearman", "smooth": 0.0}
 
 
-def _model_rdm(p, conditions):
+def load_array(path, what):
+    """A .npy array, or {name: array} of a .npz file; a missing or unreadable file is a DataFileError."""
     from ..errors import DataFileError
+
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: no such {what} file.")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataFileError(f"{path}: cannot be read as .npy/.npz ({exc}).") from None
+    if hasattr(data, "files"):
+        return {k: data[k] for k in data.files}
+    return data
+
+
+def _model_rdm(p, conditions):
     from ..rsa.rdm import compute_rdm
     from ..rsa.topology import as_condensed
 
     if p["model"] is None:
         raise InvalidInputError("rsa_compare needs model= (a .npy of activations or, with model_is_rdm, an RDM).")
-    path = Path(p["model"])
-    if not path.exists():
-        raise DataFileError(f"{path}: no such model file.")
-    try:
-        model = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise DataFileError(f"{path}: cannot be read as a .npy array ({exc}).") from None
+    model = load_array(p["model"], "model")
+    if isinstance(model, dict):
+        raise InvalidInputError(f"{p['model']}: the model is one array (.npy), not an .npz of several.")
     if p["model_order"]:
         order = [s.strip() for s in p["model_order"].split(",")] if isinstance(p["model_order"], str) \
             else [str(s) for s in p["model_order"]]
