@@ -2,7 +2,7 @@
 
 Light to import: torch and Brian2 load inside the handlers.
 """
-from neurodata.cli import add_common_options
+from neurodata.cli import add_common_options, add_figure_option
 from neurodata.deep import add_torch_arguments
 
 
@@ -22,7 +22,7 @@ def configure(subparsers):
     _config_options(p)
     p.add_argument("--events", default=None, help="NWB file of labelled event movies (default: generate)")
     p.add_argument("--n-movies", type=int, default=None, help="training movies to generate (default: card)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: card)")
+    p.add_argument("--n-epochs", type=int, default=None, help="training epochs (default: card)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: card)")
     add_torch_arguments(p)
     p.add_argument("--checkpoint", default=None, help="checkpoint file, saved every epoch and resumed from")
@@ -40,7 +40,7 @@ def configure(subparsers):
     p = sub.add_parser("prune", help="accuracy vs number of weights (magnitude pruning and delay shortening)")
     _eval_options(p)
     p.add_argument("--n-fractions", type=int, default=12, help="fractions of weights on a log grid")
-    p.add_argument("--figure", default=None, help="PNG of the pruning curve")
+    add_figure_option(p, "the pruning curve")
     add_common_options(p, out_help="results NWB file to write")
     p.set_defaults(func=_prune)
 
@@ -66,7 +66,7 @@ def _events(args):
     config = get_config(args.config)
     data = make_dataset(config, args.n_movies, seed=args.seed, block_length=math.inf if args.constant else None,
                         verbose=not args.quiet)
-    write_events(args.out, data.events, data.labels, dt=config.dt, config=config)
+    write_events(args.out, data.events, data.labels, dt=config.dt, config=config, overwrite=args.overwrite)
     print(f"{args.out}: {len(data)} movie(s), event density {data.density:.4f}")
     return 0
 
@@ -100,7 +100,7 @@ def _train(args):
     else:
         data = make_dataset(config, args.n_movies or config.n_train, seed=args.seed, verbose=not args.quiet)
         events, labels = data.events, data.labels
-    clf = HeterogeneousDelayClassifier(config, epochs=args.epochs, lr=args.lr, device=args.torch_device,
+    clf = HeterogeneousDelayClassifier(config=config, epochs=args.n_epochs, lr=args.lr, device=args.torch_device,
                                        n_threads=args.torch_threads, checkpoint=args.checkpoint, seed=args.seed,
                                        verbose=not args.quiet)
     clf.fit(events, labels).save(args.out, overwrite=args.overwrite)
@@ -123,7 +123,7 @@ def _evaluate(args):
     write_results(args.out, analysis="motion_evaluation", sources=[args.model] + ([args.events] if args.events else []),
                   parameters={"config": clf.config_.to_dict(), "skip_steps": skip, "accuracy": accuracy,
                               "readout": args.readout or clf.config_.readout},
-                  arrays={"evidence": evidence, "predicted": predicted, "labels": labels})
+                  arrays={"evidence": evidence, "predicted": predicted, "labels": labels}, overwrite=args.overwrite)
     print(f"accuracy per time step {accuracy:.4f} (chance {1 / clf.config_.n_classes:.4f}) -> {args.out}")
     return 0
 
@@ -144,7 +144,7 @@ def _prune(args):
                           verbose=not args.quiet)
     half = half_accuracy_point(curve, chance=1 / clf.config_.n_classes)
     write_results(args.out, analysis="motion_pruning", sources=[args.model], tables={"pruning_curve": curve},
-                  parameters={"half_accuracy_weights": half, "n_weights": int(n_total)})
+                  parameters={"half_accuracy_weights": half, "n_weights": int(n_total)}, overwrite=args.overwrite)
     if args.figure:
         from .plots import plot_pruning_curve
         plot_pruning_curve(curve, chance=1 / clf.config_.n_classes, path=args.figure)
