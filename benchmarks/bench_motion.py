@@ -16,7 +16,7 @@ def bench_training_throughput(quick=True):
     for name, voxels in (("ours", config.voxels_per_movie), ("baseline", None)):
         cfg = config.replace(voxels_per_movie=voxels)
         tic = time.perf_counter()
-        HeterogeneousDelayClassifier(cfg, n_threads=2, seed=0).fit(data.events, data.labels)
+        HeterogeneousDelayClassifier(config=cfg, n_threads=2, seed=0).fit(data.events, data.labels)
         times[name] = time.perf_counter() - tic
     movies = len(data) * config.epochs
     return {"name": "motion_training", "ours": times["ours"], "baseline": times["baseline"],

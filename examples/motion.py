@@ -13,7 +13,7 @@ from neurosim.motion.twin import run_brian2_twin
 os.makedirs("out", exist_ok=True)
 config = get_config("reduced")
 train = make_dataset(config, config.n_train, seed=1, verbose=True)  # saccade-like walks with label switching
-clf = HeterogeneousDelayClassifier(config, n_threads=2, seed=0, verbose=True,
+clf = HeterogeneousDelayClassifier(config=config, n_threads=2, seed=0, verbose=True,
                                    checkpoint="out/motion_ckpt.pt").fit(train.events, train.labels)
 
 # held-out constant-motion movies as a recording: one Units population per movie, labels in a table

@@ -285,12 +285,10 @@ def test_cli_error_exit_code(tmp_path, capsys):
 
 
 def test_model_card_matches_estimator_defaults():
-    import inspect
-
     from neurodata.cards import load_card
 
     card = load_card("dyballa_2024_connectome")
-    defaults = {k: p.default for k, p in inspect.signature(DynamicConnectome).parameters.items()}
+    defaults = DynamicConnectome().get_params()
     for key, entry in card["defaults"].items():
         value = entry["value"] if isinstance(entry, dict) else entry
         expected = defaults[key]

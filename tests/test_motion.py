@@ -169,10 +169,10 @@ def test_checkpoint_resume_and_threads_restored(tmp_path):
     data = make_dataset(config, 4, seed=0)
     before = torch.get_num_threads()
     ckpt = tmp_path / "ckpt.pt"
-    first = HeterogeneousDelayClassifier(config, epochs=1, n_threads=1, checkpoint=ckpt, seed=0).fit(
+    first = HeterogeneousDelayClassifier(config=config, epochs=1, n_threads=1, checkpoint=ckpt, seed=0).fit(
         data.events, data.labels)
     assert torch.get_num_threads() == before and ckpt.exists() and first.n_epochs_done_ == 1
-    resumed = HeterogeneousDelayClassifier(config, epochs=2, n_threads=1, checkpoint=ckpt, seed=0).fit(
+    resumed = HeterogeneousDelayClassifier(config=config, epochs=2, n_threads=1, checkpoint=ckpt, seed=0).fit(
         data.events, data.labels)
     assert resumed.n_epochs_done_ == 2 and resumed.history_[0] == first.history_[0]
     # the resumed run ends bit for bit where one uninterrupted run (without a checkpoint) does

@@ -16,7 +16,7 @@ def trained():
     config = get_config("reduced")
     train = make_dataset(config, config.n_train, seed=1)  # saccade-like walks, label switching (block 24 steps)
     test = make_dataset(config, config.n_test, seed=2, block_length=config.test_block_length)
-    clf = HeterogeneousDelayClassifier(config, n_threads=2, seed=0).fit(train.events, train.labels)
+    clf = HeterogeneousDelayClassifier(config=config, n_threads=2, seed=0).fit(train.events, train.labels)
     return clf, test
 
 

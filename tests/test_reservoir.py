@@ -153,8 +153,8 @@ def readaptation_scores(trained):
     width = trained.params["readout"].target_width_ms
     feats = readout_features(trained)
     responses = {"three_factor": trial_responses(trained)[0],
-                 "rls_decayed": RLSReadout().fit_trials(feats, par, width),
-                 "rls_reset": RLSReadout(reset_at_trial=switch).fit_trials(feats, par, width)}
+                 "rls_decayed": RLSReadout().fit_trials(feats, par, width).responses_,
+                 "rls_reset": RLSReadout(reset_at_trial=switch).fit_trials(feats, par, width).responses_}
     scores = {}
     for name, resp in responses.items():
         lat = readaptation(par, resp, LATENCY_SWITCH["identity"], switch, N_READAPT)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..base import Estimator
 from ..errors import InvalidInputError
 from ..utils import check_array, check_scalar
 
@@ -169,7 +170,7 @@ def _check_alphas(alphas, owner):
     return np.sort(alphas)
 
 
-class RidgeEncoder:
+class RidgeEncoder(Estimator):
     """Ridge regression from model features to brain responses, with alpha chosen per target by K-fold CV.
 
     Parameters
@@ -185,7 +186,7 @@ class RidgeEncoder:
     n_features_in_ : int
     """
 
-    def __init__(self, alphas=DEFAULTS.alphas, cv=DEFAULTS.inner_cv):
+    def __init__(self, *, alphas=DEFAULTS.alphas, cv=DEFAULTS.inner_cv):
         self.alphas = alphas
         self.cv = cv
 

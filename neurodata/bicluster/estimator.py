@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..base import Estimator
 from ..errors import DataFileError, InvalidInputError, NeurosuiteError
 from ..utils import check_option, check_random_state, check_scalar, progress
 from . import summaries
@@ -111,7 +112,7 @@ def initial_states(y, labels, p, smooth=4.0):
     return np.concatenate(([states[1]], states[1:]))
 
 
-class BiclusterMCMC:
+class BiclusterMCMC(Estimator):
     """Bi-cluster spike counts: neurons by shared latent trajectories, time bins by latent dynamics states.
 
     Model (Wei 2023, reference code ``weigcdsb/bi_clustering``): y_it ~ NegBin(r_i, mean λ_it) (or Poisson),
@@ -156,15 +157,15 @@ class BiclusterMCMC:
     n_jobs, scheduler : run the chains in parallel through ``neurodata.execution.run_tasks``: ``n_jobs`` worker
         processes (joblib), or a Dask cluster (``scheduler="local"`` or a scheduler address). Each chain has
         its own random stream, so the draws do not depend on where or in which order chains run.
-    seed : int or numpy Generator.  verbose : progress bars.
+    seed : int or numpy Generator.  verbose : progress bars (off by default, as in every suite estimator).
     """
 
-    def __init__(self, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,
+    def __init__(self, *, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,
                  hmm_alpha=5.0, hmm_gamma=5.0, hmm_kappa=10.0, cluster_prior="mfm", mfm_gamma=1.0, mfm_rho=0.2,
                  dp_alpha=1.0, likelihood="negbin", dynamics_prior_scale=1e-2, r_prior_shape=1.0,
                  r_prior_rate=1.0, init="kmeans", boundary_moves=20, segment_moves=0, dispersion_update="exact",
                  hold_states=20, split_merge=0, store_log_rate=True, checkpoint=None,
-                 checkpoint_every=500, resume=False, n_jobs=1, scheduler=None, seed=None, verbose=True):
+                 checkpoint_every=500, resume=False, n_jobs=1, scheduler=None, seed=None, verbose=False):
         self.n_iter = n_iter
         self.burn_in = burn_in
         self.thin = thin
@@ -269,7 +270,7 @@ class BiclusterMCMC:
         rng = check_random_state(self.seed)
         if ck is None:
             seeds = rng.spawn(self.n_chains)
-            ck = {"digest": digest, "params": self._params(), "done": [], "current": None, "rngs": seeds}
+            ck = {"digest": digest, "params": self.get_params(), "done": [], "current": None, "rngs": seeds}
         chains = ck["done"]
         if self.n_jobs > 1 or self.scheduler is not None:
             chains.extend(self._run_parallel(y, burn, ck["rngs"][len(chains):]))
@@ -311,7 +312,7 @@ class BiclusterMCMC:
     def _run_parallel(self, y, burn, rngs):
         """The chains as independent tasks of ``run_tasks`` (joblib or Dask); one progress bar over chains."""
         from ..execution import run_tasks
-        params = self._params()
+        params = self.get_params()
         tasks = [{"params": params, "y": y, "burn": burn, "rng": rng} for rng in rngs]
         outcomes = run_tasks("neurodata.bicluster.estimator:run_chain", tasks, n_jobs=self.n_jobs,
                              scheduler=self.scheduler, desc="bicluster chains", verbose=self.verbose)
@@ -336,10 +337,6 @@ class BiclusterMCMC:
             st.beta, st.trans = U.sample_sticky_hdp(rng, st.states, st.beta, self.hmm_alpha, self.hmm_gamma,
                                                     self.hmm_kappa)
         st.keep_states = True
-
-    def _params(self):
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and k not in ("seed", "verbose")
-                and not isinstance(v, np.random.Generator)}
 
     def _load_checkpoint(self, digest):
         if not (self.checkpoint and self.resume and os.path.exists(self.checkpoint)):

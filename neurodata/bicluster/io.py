@@ -9,8 +9,7 @@ def write_bicluster_results(path, model, counts, sources=(), extra=None, *, over
 
     from ..io import Traces, write_results
 
-    params = {k: v for k, v in model.get_params().items() if k not in ("checkpoint",)} if hasattr(
-        model, "get_params") else model._params()
+    params = {k: v for k, v in model.get_params().items() if k != "verbose"}  # progress display is no setting
     params.update(extra or {})
     params["seed"] = model.seed if isinstance(model.seed, (int, type(None))) else "Generator"
     units = list(getattr(counts, "channels", range(model.n_neurons_)))

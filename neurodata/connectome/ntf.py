@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..base import Estimator
 from ..errors import ConvergenceWarning, InvalidInputError
 from ..utils import check_option, check_random_state, check_scalar, logger, progress
 
@@ -97,7 +98,7 @@ def factor_match_score(factors_a, factors_b):
     return float(sim[rows, cols].sum() / max(sim.shape))
 
 
-class NTF:
+class NTF(Estimator):
     """Non-negative CP decomposition of a (time × animals × pairs) tensor, best of several restarts.
 
     Parameters
@@ -132,7 +133,7 @@ class NTF:
         the other restarts against the best} (auto rank only; otherwise the single rank fitted)
     """
 
-    def __init__(self, rank="auto", *, rank_range=(1, 8), n_restarts=6, n_iter_max=500, tol=1e-5,
+    def __init__(self, *, rank="auto", rank_range=(1, 8), n_restarts=6, n_iter_max=500, tol=1e-5,
                  stability_threshold=0.9, min_improvement=0.05, seed=None, verbose=False):
         self.rank = rank
         self.rank_range = rank_range

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ..base import Estimator
 from ..errors import InvalidInputError
 from ..utils import check_option, check_random_state, check_scalar, logger, progress
 from .affinity import pairs_to_matrix
@@ -19,7 +20,7 @@ from .sbm import WeightedSBM
 from .tensor import as_traces, build_affinity_tensor
 
 
-class DynamicConnectome:
+class DynamicConnectome(Estimator):
     """Dynamic functional connectome: time-resolved affinities, NTF components, communities per component.
 
     Parameters
@@ -56,7 +57,7 @@ class DynamicConnectome:
     ntf_ : the fitted NTF; sbms_ : one fitted WeightedSBM per component; tensor_shape_ : (T, animals, pairs)
     """
 
-    def __init__(self, rank="auto", *, rank_range=(1, 8), smooth=0.2, window=3.0, z=2.5, resolution=0.5,
+    def __init__(self, *, rank="auto", rank_range=(1, 8), smooth=0.2, window=3.0, z=2.5, resolution=0.5,
                  n_restarts=6, n_iter_max=500, tol=1e-5, stability_threshold=0.9, min_improvement=0.05,
                  max_blocks=10, sbm_n_init=5, edge_fraction=0.05, dtype="float32", chunk_pairs=4096,
                  seed=None, verbose=False):
@@ -89,12 +90,6 @@ class DynamicConnectome:
         check_scalar(self.edge_fraction, "edge_fraction", name, low=0.0, high=1.0, high_inclusive=False)
         check_option(self.dtype, "dtype", ("float32", "float64"))
         check_scalar(self.chunk_pairs, "chunk_pairs", name, kind=numbers.Integral, low=1)
-
-    def get_params(self):
-        return {k: getattr(self, k) for k in ("rank", "rank_range", "smooth", "window", "z", "resolution",
-                                              "n_restarts", "n_iter_max", "tol", "stability_threshold",
-                                              "min_improvement", "max_blocks", "sbm_n_init", "edge_fraction",
-                                              "dtype", "chunk_pairs", "seed")}
 
     def fit(self, recordings, y=None, *, rate=None, animal_names=None):
         """Fit to one or several recordings of the same protocol (one per animal).
@@ -139,7 +134,7 @@ class DynamicConnectome:
             sbm = WeightedSBM(n_blocks="auto", max_blocks=self.max_blocks, n_init=self.sbm_n_init,
                               edge_threshold=self.edge_fraction * float(graph.max()), seed=rng)
             self.sbms_.append(sbm.fit(graph))
-        params = self.get_params()
+        params = {k: v for k, v in self.get_params().items() if k != "verbose"}  # progress display is no setting
         params["seed"] = self.seed if isinstance(self.seed, (int, type(None))) else "generator"
         params["rank_range"] = list(self.rank_range)
         params["frame_rate"] = frame_rate

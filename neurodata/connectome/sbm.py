@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ..base import Estimator
 from ..errors import ConvergenceWarning, InvalidInputError
 from ..utils import check_option, check_random_state, check_scalar
 
@@ -106,7 +107,7 @@ def _spectral_init(basis, n_blocks, rng):
     return np.clip(np.eye(n_blocks)[labels], 0.02, None) / (1 + 0.02 * (n_blocks - 1))
 
 
-class WeightedSBM:
+class WeightedSBM(Estimator):
     """Weighted stochastic block model (Bernoulli edges × exponential weights), variational EM, K by ICL.
 
     Parameters
@@ -135,7 +136,7 @@ class WeightedSBM:
     icl_ : ICL of the chosen K; icl_path_ : dict K -> ICL; elbo_ : variational bound of the chosen fit
     """
 
-    def __init__(self, n_blocks="auto", *, max_blocks=10, n_init=5, n_iter_max=200, tol=1e-5,
+    def __init__(self, *, n_blocks="auto", max_blocks=10, n_init=5, n_iter_max=200, tol=1e-5,
                  edge_threshold=0.0, seed=None):
         self.n_blocks = n_blocks
         self.max_blocks = max_blocks

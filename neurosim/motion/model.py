@@ -16,6 +16,7 @@ import copy
 
 import numpy as np
 
+from neurodata.base import Estimator
 from neurodata.deep import TrainingLoop, import_torch, load_state, save_state, torch_generator, torch_runtime
 from neurodata.errors import DataFileError, InvalidInputError
 from neurodata.utils import check_option, check_random_state
@@ -139,7 +140,7 @@ def apply_symmetry(events, labels, perms, g):
 _FLUSH_DENORMAL = False
 
 
-class HeterogeneousDelayClassifier:
+class HeterogeneousDelayClassifier(Estimator):
     """Heterogeneous-delay motion detector (Grimaldi & Perrinet 2023), trained as a logistic regression.
 
     Parameters
@@ -161,7 +162,7 @@ class HeterogeneousDelayClassifier:
     ``history_`` list of per-epoch dicts (loss, time), ``n_epochs_done_``.
     """
 
-    def __init__(self, config="reduced", *, epochs=None, lr=None, device="auto", n_threads=None, checkpoint=None,
+    def __init__(self, *, config="reduced", epochs=None, lr=None, device="auto", n_threads=None, checkpoint=None,
                  seed=None, verbose=False):
         self.config = config
         self.epochs = epochs
@@ -388,7 +389,7 @@ class HeterogeneousDelayClassifier:
         if state.get("format") != "neurosuite.motion/1":
             raise DataFileError(f"{path} is not a motion-detector file written by HeterogeneousDelayClassifier.save.")
         config = MotionConfig.from_dict(state["config"])
-        clf = cls(config, **params)
+        clf = cls(config=config, **params)
         clf.config_ = config
         clf.kernel_ = state["kernel"].numpy().astype(np.float32)
         clf.bias_ = state["bias"].numpy().astype(np.float32)

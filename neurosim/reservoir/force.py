@@ -9,6 +9,7 @@ The Nicola & Clopath (2017) FORCE network lives in :mod:`neurosim.reservoir.nico
 import numpy as np
 from scipy.signal import lfilter
 
+from neurodata.base import Estimator
 from neurodata.utils import check_scalar, progress
 
 from .params import RLSParams
@@ -39,7 +40,7 @@ def readout_features(result, dt_ms=1.0):
     return feats.reshape(idx.shape + (3 * nr,))
 
 
-class RLSReadout:
+class RLSReadout(Estimator):
     """Linear readouts y = W f + b trained by recursive least squares (Sussillo & Abbott 2009), trial by trial.
 
     Parameters
@@ -48,19 +49,23 @@ class RLSReadout:
     step : int — one update every ``step`` samples inside learning trials (10 samples = the 10 ms bin).
     reset_at_trial : int or None — P is reset to I / alpha at this trial (after a contingency switch);
         None keeps the decayed P of all earlier updates.
+    verbose : bool — progress bar over trials.
+
+    Attributes (after :meth:`fit_trials`): ``responses_`` (n_trials, n_samples, K), ``W_``, ``P_``.
     """
 
-    def __init__(self, alpha=RLSParams.alpha, step=10, reset_at_trial=None):
+    def __init__(self, *, alpha=RLSParams.alpha, step=10, reset_at_trial=None, verbose=False):
         self.alpha = alpha
         self.step = step
         self.reset_at_trial = reset_at_trial
+        self.verbose = verbose
 
-    def fit_trials(self, features, paradigm, width_ms, dt_ms=1.0, verbose=False):
+    def fit_trials(self, features, paradigm, width_ms, dt_ms=1.0):
         """Run over the trials in order: respond with the weights held at the start of each trial (as the
         three-factor readouts do), then learn on learning trials, the teacher being the Gaussian outcome
         event of the delivered outcome (zero for the other readouts and on omitted trials).
 
-        Returns the responses (n_trials, n_samples, K) and keeps W_ and P_.
+        Keeps the responses (n_trials, n_samples, K) in ``responses_``, and ``W_``, ``P_``; returns self.
         """
         check_scalar(self.alpha, "alpha", "RLSReadout", low=0, low_inclusive=False)
         n_trials, n_s, n_f = features.shape
@@ -70,7 +75,7 @@ class RLSReadout:
         W = np.zeros((n_f + 1, k_id))
         out = np.empty((n_trials, n_s, k_id))
         for n, row in progress(enumerate(paradigm.trials.itertuples()), total=n_trials, desc="RLS",
-                               verbose=verbose):
+                               verbose=self.verbose):
             if n == self.reset_at_trial:
                 P = np.eye(n_f + 1) / self.alpha
             X = np.hstack([features[n].astype(np.float64), np.ones((n_s, 1))])
@@ -86,5 +91,5 @@ class RLSReadout:
                 g = Pr / (1.0 + r @ Pr)
                 W -= np.outer(g, r @ W - S[i])
                 P -= np.outer(g, Pr)
-        self.W_, self.P_ = W, P
-        return out
+        self.responses_, self.W_, self.P_ = out, W, P
+        return self
