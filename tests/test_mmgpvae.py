@@ -285,3 +285,47 @@ def test_simulation_follows_the_paper():
     assert zoom_clipped(img, 0.01).sum() == 0.0
     train, test = split_trials(300, seed=10)
     assert len(train) == 240 and len(test) == 60 and not set(train) & set(test)
+
+
+# ---------------------------------------------------------------------------------------------- NWB and CLI
+HD_FILE = "nwb/spikes_behavior_A2929-200711.nwb"
+
+
+def test_read_modalities_bins_units_and_head_direction(testdata):
+    from neurodata.mmgpvae.io import read_modalities
+
+    b = read_modalities(testdata / HD_FILE, ["units", "CompassDirection/ry"], bin_size=0.2, n_bins=30)
+    assert b.data["units"].shape[1:] == (30, 15) and b.data["CompassDirection/ry"].shape[1:] == (30, 2)
+    assert b.start >= 670.6  # the behaviour's support, shorter than the units'
+    cos, sin = np.moveaxis(b.data["CompassDirection/ry"], 2, 0)
+    assert np.all(cos ** 2 + sin ** 2 <= 1 + 1e-9)  # bin means of unit vectors
+    assert b.features["CompassDirection/ry"] == ["cos CompassDirection/ry", "sin CompassDirection/ry"]
+    with pytest.raises(Exception, match="Allowed values are units"):
+        read_modalities(testdata / HD_FILE, ["units", "HeadDirection"])
+
+
+def test_cli_writes_latents_and_gp_hyperparameters(testdata, tmp_path, one_thread):
+    import argparse
+
+    from neurodata import io
+    from neurodata.mmgpvae import cli
+
+    parser = argparse.ArgumentParser()
+    cli.configure(parser.add_subparsers())
+    out = tmp_path / "latents.nwb"
+    args = parser.parse_args(["mmgpvae", str(testdata / HD_FILE), "--modality", "units", "--modality",
+                              "CompassDirection/ry", "--bin-size", "0.5", "--trial-bins", "20", "--epochs", "2",
+                              "--torch-device", "cpu", "--torch-threads", "1", "--out", str(out), "--quiet"])
+    assert args.func(args) == 0
+    res = io.read_results(out)
+    assert res.analysis == "mmgpvae"
+    assert res.parameters["latent_names"] == ["units/private0", "shared0", "CompassDirection/ry/private0"]
+    assert res.traces["latents"].n_channels == 3
+    assert res.traces["latents"].rate == pytest.approx(2.0)
+    assert res.arrays["length_scale_s"].shape == (3,)
+    assert "noise_variance_CompassDirection_ry" in res.arrays
+    assert res.traces["reconstruction_units"].n_channels == 15
+    assert res.parameters["modalities"] == ["units", "CompassDirection/ry"]
+    assert res.sources and res.sources[0]["sha256"]
+    with pytest.raises(Exception, match="already exists"):
+        args.func(args)

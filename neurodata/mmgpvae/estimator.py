@@ -28,8 +28,9 @@ def check_modalities(modalities, what="modalities"):
                                 f"{type(modalities).__name__}.")
     out, shape = {}, None
     for name, arr in modalities.items():
-        if not isinstance(name, str) or not name or "/" in name:
-            raise InvalidInputError(f"Modality names must be non-empty strings without '/'; got {name!r}.")
+        if not isinstance(name, str) or not name or "." in name or name == "shared":
+            raise InvalidInputError(f"Modality names must be non-empty strings without '.', other than 'shared'; "
+                                    f"got {name!r}.")
         a = np.asarray(arr)
         if a.dtype.kind not in "biuf":
             raise InvalidInputError(f"Modality {name!r} must be numeric; got dtype {a.dtype}.")
