@@ -179,10 +179,11 @@ class MMGPVAE(Estimator):
                 var_inits[s.name] = float(max(data[s.name].var(), 1e-6))
             elif s.kind == "gaussian":
                 var_inits[s.name] = np.maximum(data[s.name].reshape(-1, s.n_features).var(0), 1e-6)
+        stats = {s.name: (float(data[s.name].mean()), float(max(data[s.name].std(), 1e-6))) for s in specs}
         torch.manual_seed(generator_seed)  # parameter init; fit() restores the global state afterwards
         return MMGPVAENet(specs, self.n_shared, n_bins, basis=basis, domain=self.domain, objective=self.objective,
                           length_scale_init=self.length_scale_init, log_mean_rates=log_rates,
-                          variance_inits=var_inits), basis
+                          variance_inits=var_inits, input_stats=stats), basis
 
     def _param_groups(self, net, specs):
         lr = {k: tuple(v) for k, v in REFERENCE_LR.items()}

@@ -74,8 +74,12 @@ class Encoder(nn.Module):
     """Frame-wise ELU MLP → (mean, log σ) per bin; in the Fourier domain then ``Linear(T, K)`` across time
     (with a bias for the mean, without for log σ, as the reference)."""
 
-    def __init__(self, n_features, hidden, n_latents, n_bins, n_coefficients=None):
+    def __init__(self, n_features, hidden, n_latents, n_bins, n_coefficients=None, input_shift=0.0, input_scale=1.0):
         super().__init__()
+        # one shift and scale per modality, from the training data: raw 0-255 pixels (as the reference feeds
+        # them) can push exp(2 log σ) past float32's range at the first step
+        self.register_buffer("input_shift", torch.tensor(float(input_shift)))
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
         self.body = _mlp((n_features,) + tuple(hidden), final_activation=True)
         width = hidden[-1] if hidden else n_features
         self.mean = nn.Linear(width, n_latents)
@@ -86,7 +90,7 @@ class Encoder(nn.Module):
             self.scale_time = nn.Linear(n_bins, n_coefficients, bias=False)
 
     def forward(self, x):
-        h = self.body(x)
+        h = self.body((x - self.input_shift) / self.input_scale)
         m, s = self.mean(h).transpose(1, 2), self.log_scale(h).transpose(1, 2)  # (B, L, T)
         if self.fourier:
             m, s = self.mean_time(m), self.scale_time(s)  # (B, L, K)
@@ -162,7 +166,7 @@ class MMGPVAENet(nn.Module):
 
     def __init__(self, specs, n_shared, n_bins, *, basis=None, domain="fourier", objective="corrected",
                  length_scale_init=REFERENCE_LENGTH_SCALE, rho=1.0, prior_eps=1e-2, log_mean_rates=None,
-                 variance_inits=None):
+                 variance_inits=None, input_stats=None):
         super().__init__()
         self.specs = list(specs)
         self.names = [s.name for s in self.specs]
@@ -181,7 +185,8 @@ class MMGPVAENet(nn.Module):
         variance_inits = variance_inits or {}
         for spec in self.specs:
             n_out = spec.n_private + self.n_shared
-            self.encoders[spec.name] = Encoder(spec.n_features, spec.encoder_hidden, n_out, n_bins, n_coef)
+            shift, scale = (input_stats or {}).get(spec.name, (0.0, 1.0))
+            self.encoders[spec.name] = Encoder(spec.n_features, spec.encoder_hidden, n_out, n_bins, n_coef, shift, scale)
             n_in = len(self.decoder_index(spec.name))
             if spec.kind == "poisson":
                 self.decoders[spec.name] = PoissonDecoder(n_in, spec.n_features, log_mean_rates[spec.name])
