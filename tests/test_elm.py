@@ -157,3 +157,129 @@ def test_bad_input_width_is_named():
         ELMNet(10, 1, n_branches=3, synapses_per_branch=2)
     with pytest.raises(InvalidInputError, match="version"):
         ELMNet(10, 1, version="v3")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# data: the NeuronIO-like set from our Brian2 neuron (CI size), and training on it
+pytest.importorskip("brian2")
+
+
+@pytest.fixture(scope="module")
+def neuron_file(tmp_path_factory):
+    """16 s of training and 4 s of test data from the default neuron, written to NWB (CI size)."""
+    from neurosim.elm.neuron import generate_neuron_data, write_neuron_data
+
+    data, split = generate_neuron_data(16.0, 4.0, seed=3)
+    path = tmp_path_factory.mktemp("elm") / "neuron.nwb"
+    write_neuron_data(path, data, split, seed=3)
+    return path, data, split
+
+
+def test_neuron_data_written_and_read_back(neuron_file):
+    from neurosim.elm.neuron import N_INPUTS, read_neuron_data
+
+    path, data, split = neuron_file
+    back, split_back = read_neuron_data(path)
+    assert back.inputs.shape == (20000, N_INPUTS) and back.inputs.dtype == np.uint8
+    np.testing.assert_array_equal(back.inputs, data.inputs)
+    np.testing.assert_array_equal(back.spikes, data.spikes)
+    np.testing.assert_allclose(back.soma_v, data.soma_v, atol=1e-12)
+    assert split_back == split == {"train": (0.0, 16.0), "test": (16.0, 20.0)}
+    assert back.params == data.params
+    # a working neuron: it fires (default calibration ~5-8 Hz) and its dendrites do plateau
+    assert 1.0 < data.rate < 30.0
+    assert data.plateau_fraction > 0.005
+    # inputs are ~1.5-2 Hz Poisson with slow rate fluctuations
+    assert 0.5 < data.inputs.mean() * 1e3 < 5.0
+
+
+def test_neuron_rejects_bad_inputs():
+    from neurosim.elm.neuron import simulate_neuron
+
+    with pytest.raises(InvalidInputError, match="1278"):
+        simulate_neuron(np.zeros((10, 100), np.uint8))
+    with pytest.raises(InvalidInputError, match="empty"):
+        simulate_neuron(np.zeros((0, 1278), np.uint8))
+
+
+def _train_split(data, split):
+    n = int(round(split["train"][1] / data.bin_size))
+    return (data.inputs[:n], data.spikes[:n], data.soma_v[:n]), (data.inputs[n:], data.spikes[n:], data.soma_v[n:])
+
+
+def test_training_keeps_a_real_copy_of_the_best_epoch_and_resumes(neuron_file, tmp_path):
+    from neurosim.elm.training import NeuronIOModel
+
+    _, data, split = neuron_file
+    (x, s, v), (xt, st, vt) = _train_split(data, split)
+    kw = dict(memory=5, n_epochs=3, batches_per_epoch=3, lr=2e-2, batch_size=4, validation_fraction=0.2, seed=0,
+              device="cpu", n_threads=1)
+    model = NeuronIOModel(**kw).fit(x, s, v)
+    losses = [h["valid_loss"] for h in model.history_]
+    assert model.best_epoch_ == int(np.argmin(losses)) + 1
+    # the model holds the best epoch's weights, not the last ones (a shallow state_dict copy would follow them)
+    assert model.validation_loss(x, s, v) == pytest.approx(min(losses), rel=1e-5)
+    # checkpoint + resume: a run killed in its third epoch, rerun, equals the uninterrupted run
+    ck = tmp_path / "ck.pt"
+    calls = {"n": 0}
+    original = NeuronIOModel._window_loss
+
+    def dies_in_epoch_3(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    NeuronIOModel._window_loss = dies_in_epoch_3
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            NeuronIOModel(**kw, checkpoint=str(ck)).fit(x, s, v)
+    finally:
+        NeuronIOModel._window_loss = original
+    torch.set_num_threads(1)  # the interrupted fit's runtime restored the threads already; keep the guard happy
+    resumed = NeuronIOModel(**kw, checkpoint=str(ck)).fit(x, s, v)
+    assert resumed.history_[0]["epoch"] == 1 and len(resumed.history_) == 3
+    assert [h["valid_loss"] for h in resumed.history_] == losses
+    # save / load gives the same predictions
+    path = model.save(tmp_path / "m.pt")
+    again = NeuronIOModel.load(path)
+    np.testing.assert_array_equal(again.predict(xt)[0], model.predict(xt)[0])
+    scores = model.score(xt, st, vt)
+    assert set(scores) == {"auc", "soma_rmse_mv", "n_spikes"} and 0 <= scores["auc"] <= 1
+
+
+def test_training_rejects_bad_data(neuron_file):
+    from neurodata.errors import BackendUnavailableError
+    from neurosim.elm.training import NeuronIOModel
+
+    _, data, split = neuron_file
+    (x, s, v), _ = _train_split(data, split)
+    model = NeuronIOModel(n_epochs=1, batches_per_epoch=1, device="cpu")
+    bad = x.astype(np.float32)
+    bad[3, 5] = np.nan
+    with pytest.raises(InvalidInputError, match="NaN"):
+        model.fit(bad, s, v)
+    with pytest.raises(InvalidInputError, match="one value per time bin"):
+        model.fit(x, s[:-1], v)
+    with pytest.raises(InvalidInputError, match="at least one bin"):
+        model.fit(x[:0], s[:0], v[:0])
+    with pytest.raises(InvalidInputError, match="window"):
+        model.fit(x[:300], s[:300], v[:300])
+    with pytest.raises(InvalidInputError, match="architecture"):
+        NeuronIOModel(architecture="gru").fit(x, s, v)
+    with pytest.raises(InvalidInputError, match="not fitted"):
+        model.predict(x)
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendUnavailableError, match="CUDA"):
+            NeuronIOModel(device="cuda").fit(x, s, v)
+    fitted = NeuronIOModel(n_epochs=1, batches_per_epoch=1, device="cpu", memory=2, seed=0).fit(x, s, v)
+    with pytest.raises(InvalidInputError, match="1278"):
+        fitted.predict(x[:, :100])
+
+
+def test_cli_architectures_copy_matches():
+    from neurosim.elm import cli, training
+    from neurosim.backends import DEVICES
+
+    assert cli.ARCHITECTURES == training.ARCHITECTURES
+    assert cli.DEVICES == DEVICES
