@@ -22,6 +22,7 @@ COMPONENTS = (
               demo="neurosim.reservoir.demo:demo"),
     Component("sweep", "driver", cli="neurosim.sweep_cli", commands=("sweep",), demo="neurosim.sweep.demo:demo",
               demo_dir="scale_out"),
+    Component("elm", "simulator", cli="neurosim.elm.cli", commands=("elm",)),
 )
 
 
