@@ -4,7 +4,7 @@ import numpy as np
 
 from neurodata.io import read_intervals, read_spikes
 from neurosim.reservoir.analysis import peak_table
-from neurosim.reservoir.demo import plot_run
+from neurosim.reservoir.figures import plot_run
 from neurosim.reservoir.experiment import run_experiment
 from neurosim.reservoir.nwb import result_to_nwb
 

@@ -18,18 +18,22 @@ from .registry import cli_modules
 SUBCOMMAND_MODULES = cli_modules()
 
 
-_OVERWRITE_HELP = "replace --out if it exists (default: refuse, exit 1); an input file is never replaced"
+_OVERWRITE_HELP = ("replace --out (and --figure) if it exists (default: refuse, exit 1); an input file is never "
+                   "replaced")
 
 
 def add_common_options(parser, out=True, seed=True, out_help="output file", out_required=True,
                        overwrite_help=_OVERWRITE_HELP):
     """The options every subcommand shares: --out with --overwrite, --seed, --quiet.
 
-    A command whose --out is a resumable folder (batch, sweep) words --overwrite for what it does there.
+    A command whose --out is a resumable folder (batch, sweep) words --overwrite for what it does there. A
+    command with --figure but no --out (call add_figure_option first) gets --overwrite for the figure.
     """
     if out:
         parser.add_argument("--out", required=out_required, default=None, help=out_help)
         parser.add_argument("--overwrite", action="store_true", help=overwrite_help)
+    elif any("--figure" in action.option_strings for action in parser._actions):
+        parser.add_argument("--overwrite", action="store_true", help="replace --figure if it exists")
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info messages")

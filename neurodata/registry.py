@@ -50,7 +50,7 @@ COMPONENTS = (
     Component("connectome", "analysis", cli="neurodata.connectome.cli", commands=("connectome",),
               analysis="neurodata.batch.analyses:connectome", demo="demo_steps.connectome:demo"),
     Component("rsa", "analysis", cli="neurodata.rsa.cli", commands=("rsa",),
-              analysis="neurodata.batch.analyses:rsa", demo="neurodata.rsa.demo:demo"),
+              analysis="neurodata.batch.analyses:rsa", demo="demo_steps.rsa:demo"),
     # alignment reads arrays (.npy/.npz), not NWB recordings, so it has no per-file batch analysis
     Component("alignment", "analysis", cli="neurodata.alignment.cli", commands=("align",)),
     Component("bicluster", "analysis", cli="neurodata.bicluster.cli", commands=("bicluster",),

@@ -170,6 +170,7 @@ def save_figure(fig, path, *, overwrite=False, dpi=110, **kwargs):
     the format follows the suffix of ``path`` (PNG when it has none). Returns the path."""
     path = Path(path)
     fmt = path.suffix[1:].lower() or "png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, overwrite=overwrite) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi, **kwargs)  # the temp name has no usable suffix: say the format
     return path

@@ -59,3 +59,10 @@ def no_global_state_change():
     after = _global_state()
     changed = {k: (before[k], after[k]) for k in before if k in after and before[k] != after[k]}
     assert not changed, f"test left global state changed (before, after): {changed}"
+
+
+@pytest.fixture
+def demo_steps(monkeypatch):
+    """The README demo's steps live in examples/demo_steps (out of the library): importable as
+    ``demo_steps.<name>`` for the test, as ``examples/demo.py`` imports them."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))

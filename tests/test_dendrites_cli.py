@@ -42,9 +42,9 @@ def test_simulate_writes_nwb_and_figure(tmp_path, capsys):
     assert not (tmp_path / "bad.nwb").exists()
 
 
-def test_demo_writes_nwb_and_png(tmp_path):
+def test_demo_writes_nwb_and_png(tmp_path, demo_steps):
     pytest.importorskip("brian2")
-    from neurosim.dendrites.demo import demo
+    from demo_steps.dendrites import demo
     files = demo(tmp_path, quick=True)
     assert files["nwb"].is_file() and files["figure"].is_file()
     assert abs(files["summary"]["segment_false_positive"]["z"]) < 3.5

@@ -270,9 +270,9 @@ def test_cli_rdm_from_nwb_trials(tmp_path):
     assert not (tmp_path / "x.nwb").exists()
 
 
-def test_demo_writes_nwb_and_figure(testdata, tmp_path):
+def test_demo_writes_nwb_and_figure(testdata, tmp_path, demo_steps):
     from neurodata.io import read_results
-    from neurodata.rsa.demo import demo
+    from demo_steps.rsa import demo
 
     summary = demo(tmp_path, testdata=testdata)
     assert summary["spearman_geodesic_vs_arc"] >= 0.98 > 0.7 >= summary["spearman_euclidean_vs_arc"]

@@ -7,8 +7,8 @@ def demo(out_dir, testdata=None, quick=True):
 
     ``testdata`` is unused (the model needs no recordings). ``quick`` runs 60 windows instead of 200.
     """
-    from .experiment import run_experiment, write_run
-    from .figures import theory_figure
+    from neurosim.dendrites.experiment import run_experiment, write_run
+    from neurosim.dendrites.figures import theory_figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

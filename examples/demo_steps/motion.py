@@ -5,15 +5,16 @@ import os
 def demo(out_dir, testdata=None, quick=True):
     import numpy as np
 
-    from .events import make_dataset, write_events
-    from .model import HeterogeneousDelayClassifier
-    from .plots import plot_kernels, plot_pruning_curve
-    from .prune import pruning_curve
+    from neurodata.cards import model_file
+
+    from neurosim.motion.events import make_dataset, write_events
+    from neurosim.motion.model import HeterogeneousDelayClassifier
+    from neurosim.motion.plots import plot_kernels, plot_pruning_curve
+    from neurosim.motion.prune import pruning_curve
 
     os.makedirs(out_dir, exist_ok=True)
-    here = os.path.dirname(__file__)
-    clf = HeterogeneousDelayClassifier.load(
-        os.path.join(here, "..", "..", "models", "grimaldi_perrinet_2023_reduced.pt"), n_threads=2)
+    clf = HeterogeneousDelayClassifier.load(model_file("grimaldi_perrinet_2023", "grimaldi_perrinet_2023_reduced.pt"),
+                                            n_threads=2)
     config = clf.config_
     test = make_dataset(config, 4 if quick else config.n_test, seed=2, block_length=config.test_block_length)
     events_path = write_events(os.path.join(out_dir, "motion_events.nwb"), test.events, test.labels, config=config)

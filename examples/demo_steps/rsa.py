@@ -1,7 +1,7 @@
 """README demo for RSA / topological RSA (≤ 60 s): geodesic RDMs unroll a spiral; a model-vs-MEG time course.
 
-    from neurodata.rsa.demo import demo
-    demo("out/rsa_demo", testdata="../shared/testdata")
+    from demo_steps.rsa import demo
+    demo("out/rsa_demo", testdata="../shared/testdata")   # with examples/ on sys.path
 """
 from pathlib import Path
 
@@ -25,11 +25,11 @@ def demo(out_dir, testdata=None, quick=True):
     from matplotlib.figure import Figure
     from scipy.stats import spearmanr
 
-    from ..io import write_results
-    from .figures import save_figure
-    from .rdm import compare_rdms, compute_rdm, smooth_rdms, time_resolved_rdms
-    from .responses import responses_from_mne
-    from .topology import geodesic, geotopological
+    from neurodata.io import write_results
+    from neurodata.utils import save_figure
+    from neurodata.rsa.rdm import compare_rdms, compute_rdm, smooth_rdms, time_resolved_rdms
+    from neurodata.rsa.responses import responses_from_mne
+    from neurodata.rsa.topology import geodesic, geotopological
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

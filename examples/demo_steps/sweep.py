@@ -11,7 +11,7 @@ def demo(out_dir, testdata=None, quick=True):
 
     from neurodata.batch import run_batch
 
-    from .core import run_sweep
+    from neurosim.sweep.core import run_sweep
 
     out_dir = Path(out_dir)
     grid = {"g": [3.0, 6.0], "nu_ext_ratio": [1.0, 2.0]}

@@ -99,7 +99,7 @@ def _temporal(args):
                   arrays={"time_courses": tc, "times": times, "peak_latency": times[np.argmax(tc, axis=1)]},
                   overwrite=args.overwrite)
     if args.figure:
-        plot_timecourses(tc, times, list(layers), args.figure)
+        plot_timecourses(tc, times, list(layers), args.figure, overwrite=args.overwrite)
     if not args.quiet:
         print(f"{len(layers)} layers; temporal score {score:.3f} → {args.out}")
     return 0

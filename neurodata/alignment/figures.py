@@ -1,12 +1,12 @@
 """Figures for alignment results (matplotlib's object API, no pyplot state)."""
 import numpy as np
 
-from ..rsa.figures import save_figure
+from ..utils import save_figure
 
 __all__ = ["plot_profile", "plot_timecourses"]
 
 
-def plot_profile(profile, layer_names, region_names, path):
+def plot_profile(profile, layer_names, region_names, path, *, overwrite=False):
     """Heat map of a layers × regions encoding profile, best layer per region marked."""
     from matplotlib.figure import Figure
 
@@ -22,10 +22,10 @@ def plot_profile(profile, layer_names, region_names, path):
     ax.set_ylabel("model layer")
     fig.colorbar(im, ax=ax, label="encoding r")
     ax.legend(fontsize=7, loc="upper left")
-    return save_figure(fig, path)
+    return save_figure(fig, path, overwrite=overwrite)
 
 
-def plot_timecourses(time_courses, times, layer_names, path):
+def plot_timecourses(time_courses, times, layer_names, path, *, overwrite=False):
     """Encoding time course per layer with each layer's peak latency."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -40,4 +40,4 @@ def plot_timecourses(time_courses, times, layer_names, path):
     ax.set_xlabel("latency")
     ax.set_ylabel("encoding r (mean over sensors)")
     ax.legend(fontsize=6, ncol=2)
-    return save_figure(fig, path)
+    return save_figure(fig, path, overwrite=overwrite)

@@ -129,7 +129,7 @@ def connectome(nwb_path, out_path, params, *, figure=None, overwrite=False, verb
     result = DynamicConnectome(**p, verbose=verbose).fit(traces, animal_names=names).result_
     result.to_nwb(out_path, sources=files, overwrite=overwrite)
     if figure:
-        result.plot(figure)
+        result.plot(figure, overwrite=overwrite)
     return {"rank": result.rank, "n_blocks": int(np.sum(result.n_blocks)),
             "reconstruction_error": float(result.reconstruction_error)}
 
@@ -167,7 +167,7 @@ def bicluster(nwb_path, out_path, params, *, figure=None, overwrite=False, verbo
                             overwrite=overwrite)
     if figure:
         from ..bicluster.plotting import plot_bicluster
-        plot_bicluster(model, figure, times=counts.times)
+        plot_bicluster(model, figure, times=counts.times, overwrite=overwrite)
     return {"n_clusters": model.n_clusters_mode_, "n_states": int(np.unique(model.states_).size),
             "n_units": counts.n_channels, "n_bins": counts.n_times}
 
@@ -243,7 +243,7 @@ def rsa(nwb_path, out_path, params, *, figure=None, overwrite=False):
                   tables=_conditions_table(resp), overwrite=overwrite)
     if figure:
         from ..rsa.figures import plot_rdms
-        plot_rdms(arrays, resp.conditions, resp.times, figure)
+        plot_rdms(arrays, resp.conditions, resp.times, figure, overwrite=overwrite)
     return {"n_conditions": len(resp.conditions), "n_trials": n_trials, "n_rdms": int(rdms.shape[0]),
             "mean_dissimilarity": float(rdms.mean()), "max_dissimilarity": float(rdms.max())}
 
@@ -320,7 +320,7 @@ def rsa_compare(nwb_path, out_path, params, *, figure=None, overwrite=False):
                   arrays=arrays, tables=_conditions_table(resp), overwrite=overwrite)
     if figure:
         from ..rsa.figures import plot_timecourse
-        plot_timecourse(similarity, resp.times, p["compare"], figure)
+        plot_timecourse(similarity, resp.times, p["compare"], figure, overwrite=overwrite)
     peak = int(np.argmax(similarity))
     return {"n_conditions": len(resp.conditions), "max_similarity": float(similarity[peak]),
             "peak_time_s": float(resp.times[peak]) if resp.times is not None else None}

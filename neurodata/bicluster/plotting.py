@@ -1,8 +1,29 @@
 """Figure of a bi-clustering fit: co-clustering matrices, state raster and cluster-mean log rates."""
 import numpy as np
 
+from ..utils import save_figure
 
-def plot_bicluster(model, path, times=None):
+__all__ = ["plot_bicluster"]
+
+
+def plot_bicluster(model, path, times=None, *, overwrite=False):
+    """Draw a fitted :class:`BiclusterMCMC`: the neurons' and time bins' co-clustering matrices (ordered by the
+    point estimates ``labels_`` and ``states_``), the state raster over time and each cluster's mean log rate.
+
+    Parameters
+    ----------
+    model : fitted BiclusterMCMC
+    path : str or Path
+        Image file to write (format from its suffix; an existing file needs ``overwrite=True``).
+    times : array of shape (n_bins,), optional
+        Bin times in seconds for the x axis (bin indices when omitted).
+    overwrite : bool
+        Replace an existing ``path``.
+
+    Returns
+    -------
+    path
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -34,6 +55,6 @@ def plot_bicluster(model, path, times=None):
     ax.set_xlabel("time (s)" if times.dtype.kind == "f" else "bin")
     ax.set_ylabel("mean log rate")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, overwrite=overwrite, dpi=100)
     plt.close(fig)
     return path

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import NWBContentError
+from ..utils import save_figure
 from .affinity import pairs_to_matrix
 
 ANALYSIS = "connectome"
@@ -107,8 +108,9 @@ class ConnectomeResult:
                    icl=a["icl"], rank_scores=scores, reconstruction_error=err, parameters=params)
 
     # ---------------------------------------------------------------- figure
-    def plot(self, path=None, max_components=6):
-        """Temporal factors, animal loadings and community-ordered affinity graphs; saved to ``path`` if given."""
+    def plot(self, path=None, max_components=6, *, overwrite=False):
+        """Temporal factors, animal loadings and community-ordered affinity graphs; saved to ``path`` if given
+        (an existing file needs ``overwrite=True``)."""
         import matplotlib
 
         if path is not None:
@@ -143,7 +145,7 @@ class ConnectomeResult:
         axes[0, 0].set_ylabel("temporal factor")
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path, dpi=110)
+            save_figure(fig, path, overwrite=overwrite, dpi=110)
             plt.close(fig)
         return fig
 

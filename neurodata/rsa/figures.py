@@ -1,17 +1,9 @@
 """Figures for RSA results (matplotlib imported inside; no pyplot global state, so safe in scripts and tests)."""
 import numpy as np
 
-__all__ = ["plot_rdms", "plot_timecourse", "save_figure"]
+from ..utils import save_figure
 
-
-def save_figure(fig, path):
-    """Write ``fig`` to ``path`` (PNG), creating the parent folder."""
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+__all__ = ["plot_rdms", "plot_timecourse"]
 
 
 def _square(vec):
@@ -24,7 +16,7 @@ def _square(vec):
     return out
 
 
-def plot_rdms(arrays, conditions, times, path):
+def plot_rdms(arrays, conditions, times, path, *, overwrite=False):
     """One panel per statistic (RDM, RGTM, RGDM); for a time series, the RDM at the time of largest spread."""
     from matplotlib.figure import Figure
 
@@ -43,10 +35,10 @@ def plot_rdms(arrays, conditions, times, path):
             ax.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7, ha="right")
             ax.set_yticks(range(len(labels)), labels, fontsize=7)
         fig.colorbar(im, ax=ax, shrink=0.8)
-    return save_figure(fig, path)
+    return save_figure(fig, path, overwrite=overwrite)
 
 
-def plot_timecourse(similarity, times, method, path):
+def plot_timecourse(similarity, times, method, path, *, overwrite=False):
     """Model-vs-data RDM similarity over time (or a single bar for static data)."""
     from matplotlib.figure import Figure
 
@@ -61,4 +53,4 @@ def plot_timecourse(similarity, times, method, path):
         ax.set_xticks([])
     ax.axhline(0.0, color="0.6", lw=0.8)
     ax.set_ylabel(f"model vs data ({method})")
-    return save_figure(fig, path)
+    return save_figure(fig, path, overwrite=overwrite)

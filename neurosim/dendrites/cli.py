@@ -65,7 +65,7 @@ def _theory(args):
         print(f"median P_FP < 1e-7 from theta = {theory.optimal_threshold(1e-7)}")
     if args.figure:
         from .figures import theory_figure
-        theory_figure(args.figure)
+        theory_figure(args.figure, overwrite=args.overwrite)
         print(f"figure → {args.figure}")
     return 0
 
@@ -81,7 +81,7 @@ def _simulate(args):
     write_run(args.out, model, run, summary, overwrite=args.overwrite)
     if args.figure:
         from .figures import theory_figure
-        theory_figure(args.figure, summary=summary)
+        theory_figure(args.figure, summary=summary, overwrite=args.overwrite)
     if not args.quiet:
         print(rates_table(summary).to_string(index=False))
         print(f"{summary['simulated_seconds']:.2f} s simulated in {summary['wall_seconds']:.1f} s → {args.out}")

@@ -14,11 +14,12 @@ def noise_curves(a=128, s=30, thetas=(8, 12, 16), noise_fractions=None):
     return v / a, {t: np.array([p_false_negative(a, s, t, int(k)) for k in v]) for t in thetas}
 
 
-def theory_figure(path=None, *, summary=None, level=1e-7):
+def theory_figure(path=None, *, summary=None, level=1e-7, overwrite=False):
     """Two panels (three with ``summary``): median/min/max P_FP vs theta over the paper's grid; P_FN vs noise;
     and, given a simulation ``summary`` (from ``run_experiment``), measured vs theoretical rates.
 
-    Saves a PNG to ``path`` when given and returns the matplotlib Figure.
+    Saves a PNG to ``path`` when given (an existing file needs ``overwrite=True``) and returns the matplotlib
+    Figure.
     """
     import matplotlib
     if path is not None:
@@ -60,5 +61,6 @@ def theory_figure(path=None, *, summary=None, level=1e-7):
         ax.set(ylabel="rate", title="simulation vs theory")
         ax.legend(fontsize=8)
     if path is not None:
-        fig.savefig(path, dpi=120)
+        from neurodata.utils import save_figure
+        save_figure(fig, path, overwrite=overwrite, dpi=120)
     return fig

@@ -147,7 +147,7 @@ def _prune(args):
                   parameters={"half_accuracy_weights": half, "n_weights": int(n_total)}, overwrite=args.overwrite)
     if args.figure:
         from .plots import plot_pruning_curve
-        plot_pruning_curve(curve, chance=1 / clf.config_.n_classes, path=args.figure)
+        plot_pruning_curve(curve, chance=1 / clf.config_.n_classes, path=args.figure, overwrite=args.overwrite)
     print(curve.to_string(index=False))
     print(f"half accuracy with about {half:.0f} weights -> {args.out}")
     return 0

@@ -1,8 +1,10 @@
 """Figures: learned kernels (slices per delay) and the accuracy-vs-weights pruning curve."""
 import numpy as np
 
+from neurodata.utils import save_figure
 
-def plot_kernels(kernel, config, classes=None, path=None, max_delays=8):
+
+def plot_kernels(kernel, config, classes=None, path=None, max_delays=8, *, overwrite=False):
     """ON-polarity weights of a few classes, one row per class, one column per delay (shortest on the left).
 
     The colour scale of each row ignores the centre tap at delay 0, which the notebook's initialisation makes
@@ -29,13 +31,13 @@ def plot_kernels(kernel, config, classes=None, path=None, max_delays=8):
                 ax.set_title(f"delay {d}", fontsize=7)
         axs[row, 0].set_ylabel(f"{np.degrees(phi[row]):.0f}°\n{speed[row]:.2f} px/step", fontsize=7)
     fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100)
+    if path is not None:  # an existing file needs overwrite=True
+        save_figure(fig, path, overwrite=overwrite, dpi=100)
         plt.close(fig)
     return fig
 
 
-def plot_pruning_curve(curve, chance=None, path=None):
+def plot_pruning_curve(curve, chance=None, path=None, *, overwrite=False):
     """Accuracy vs number of kept weights (log axis) for each pruning method."""
     import matplotlib
     matplotlib.use("Agg")
@@ -52,7 +54,7 @@ def plot_pruning_curve(curve, chance=None, path=None):
     ax.set_ylabel("accuracy per time step")
     ax.legend(frameon=False)
     fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100)
+    if path is not None:  # an existing file needs overwrite=True
+        save_figure(fig, path, overwrite=overwrite, dpi=100)
         plt.close(fig)
     return fig
