@@ -16,9 +16,8 @@ import numpy as np
 from neurodata.errors import BackendUnavailableError, InvalidInputError
 from neurodata.utils import check_option
 
+from ..backends import DEVICES, use_device
 from .events import check_events, events_to_list
-
-TWIN_DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "genn")
 
 
 def _check_kernel(kernel, bias=None):
@@ -31,6 +30,15 @@ def _check_kernel(kernel, bias=None):
     if bias.shape != kernel.shape[:1]:
         raise InvalidInputError(f"bias must have shape ({kernel.shape[0]},); got {bias.shape}.")
     return kernel, bias
+
+
+def _check_movie(events, kernel, bias, owner):
+    """One movie's events (1, 2, T, X, Y) with a checked kernel and bias; ``owner`` names the caller."""
+    events = check_events(events)
+    if len(events) != 1:
+        raise InvalidInputError(f"{owner} takes one movie (2, n_steps, x, y).")
+    kernel, bias = _check_kernel(kernel, bias)
+    return events, kernel, bias
 
 
 def kernel_synapses(kernel, size):
@@ -58,10 +66,7 @@ def kernel_synapses(kernel, size):
 def accumulate_events(events, kernel, bias=None, *, chunk=2 ** 22):
     """NumPy event-driven evidence (C, T, X, Y) of one movie's events (2, T, X, Y): each event adds the
     weights of its synapses at the arrival step t + d. Reference for the Brian2 twin and the dense conv."""
-    events = check_events(events)
-    if len(events) != 1:
-        raise InvalidInputError("accumulate_events takes one movie (2, n_steps, x, y).")
-    kernel, bias = _check_kernel(kernel, bias)
+    events, kernel, bias = _check_movie(events, kernel, bias, "accumulate_events")
     _, _, n_steps, nx, ny = events.shape
     n_classes = kernel.shape[0]
     pre, post, weight, delay = kernel_synapses(kernel, (nx, ny))
@@ -126,18 +131,13 @@ def run_brian2_twin(events, kernel, bias=None, *, dt=1e-3, device="runtime", tar
 
     Returns a :class:`TwinResult` with evidence (classes, T, X, Y) equal to the dense causal convolution.
     """
-    check_option(device, "device", TWIN_DEVICES)
+    check_option(device, "device", DEVICES)
     if device == "genn":
         raise BackendUnavailableError(
             "Brian2GeNN does not support heterogeneous synaptic delays (GeNN needs one delay per synapse "
             "population), so the motion twin cannot run on device='genn'. Use 'cpp_standalone' or "
             "'cuda_standalone' (Brian2CUDA supports heterogeneous delays), or 'runtime'.")
-    events = check_events(events)
-    if len(events) != 1:
-        raise InvalidInputError("run_brian2_twin takes one movie (2, n_steps, x, y).")
-    kernel, bias = _check_kernel(kernel, bias)
-    from neurosim.backends import use_device
-
+    events, kernel, bias = _check_movie(events, kernel, bias, "run_brian2_twin")
     _, _, n_steps, nx, ny = events.shape
     n_classes = kernel.shape[0]
     gc.collect()  # the caller's garbage (e.g. a previous twin) is not this twin's cost; see gc.freeze below
