@@ -326,6 +326,12 @@ def test_checkpoint_resume_reproduces_an_uninterrupted_fit(tmp_path, monkeypatch
     for key in ("states", "labels", "r"):
         for a, b in zip(whole.chains_, resumed.chains_):
             assert all(np.array_equal(u, v) for u, v in zip(a.kept(key), b.kept(key))), key
+    # a checkpoint left on disk is another fit's (or not a checkpoint at all): a fresh fit refuses to replace it
+    from neurodata.errors import OutputExistsError
+    before = ck.read_bytes()
+    with pytest.raises(OutputExistsError, match="resume=True"):
+        BiclusterMCMC(checkpoint=str(ck), checkpoint_every=5, **kw).fit(y)
+    assert ck.read_bytes() == before
 
 
 # ---------------------------------------------------------------- ground truth (paper's simulation)

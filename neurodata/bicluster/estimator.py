@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 
 from ..base import Estimator
-from ..errors import DataFileError, InvalidInputError, NeurosuiteError
-from ..utils import check_option, check_random_state, check_scalar, progress
+from ..errors import DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
+from ..utils import atomic_path, check_option, check_random_state, check_scalar, progress
 from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
 
@@ -339,6 +339,10 @@ class BiclusterMCMC(Estimator):
         st.keep_states = True
 
     def _load_checkpoint(self, digest):
+        if self.checkpoint and not self.resume and os.path.exists(self.checkpoint):
+            # the suite never replaces a file unasked: this may be another fit's checkpoint, or not one at all
+            raise OutputExistsError(f"checkpoint {self.checkpoint} exists: pass resume=True to continue that fit, "
+                                    "or delete it or point 'checkpoint' elsewhere.")
         if not (self.checkpoint and self.resume and os.path.exists(self.checkpoint)):
             return None
         try:
@@ -354,12 +358,9 @@ class BiclusterMCMC(Estimator):
         return ck
 
     def _save_checkpoint(self, ck):
-        tmp = f"{self.checkpoint}.tmp"
-        with open(tmp, "wb") as fh:
-            pickle.dump(ck, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.checkpoint)
+        with atomic_path(self.checkpoint, overwrite=True) as tmp:  # this fit's own file (checked at its start)
+            with open(tmp, "wb") as fh:
+                pickle.dump(ck, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
     # ------------------------------------------------------------------ summaries
     def _summarise(self, chains, y):
