@@ -26,8 +26,8 @@ def configure(subparsers):
     p = sub.add_parser("train", help="fit the ELM (or a baseline) to a neuron data file")
     p.add_argument("data", help="NWB file from 'neurosim elm data'")
     p.add_argument("--architecture", choices=ARCHITECTURES, default="elm", help="model (default elm)")
-    p.add_argument("--memory", type=int, default=20, help="memory units d_m (default 20)")
-    p.add_argument("--mlp-layers", type=int, default=1, help="hidden MLP layers (default 1; 0 = ablation)")
+    p.add_argument("--n-memory", type=int, default=20, help="memory units d_m (default 20)")
+    p.add_argument("--n-mlp-layers", type=int, default=1, help="hidden MLP layers (default 1; 0 = ablation)")
     p.add_argument("--version", choices=("v1", "v2"), default="v1", help="ELM version (default v1)")
     p.add_argument("--n-epochs", type=int, default=10, help="epochs (default 10)")
     p.add_argument("--n-batches", type=int, default=100, help="batches per epoch (default 100; paper 10000)")
@@ -79,7 +79,7 @@ def _train(args):
 
     check_output_path(args.out, overwrite=args.overwrite, suffix=".pt")
     data, n = _split_arrays(args.data)
-    model = NeuronIOModel(architecture=args.architecture, memory=args.memory, mlp_layers=args.mlp_layers,
+    model = NeuronIOModel(architecture=args.architecture, memory=args.n_memory, mlp_layers=args.n_mlp_layers,
                           version=args.version, n_epochs=args.n_epochs, batches_per_epoch=args.n_batches, lr=args.lr,
                           device=args.torch_device, n_threads=args.torch_threads, checkpoint=args.checkpoint,
                           seed=args.seed, verbose=not args.quiet)
