@@ -283,3 +283,12 @@ def test_cli_architectures_copy_matches():
 
     assert cli.ARCHITECTURES == training.ARCHITECTURES
     assert cli.DEVICES == DEVICES
+
+
+def test_model_card_holds_the_tested_parameter_table():
+    from neurodata.cards import load_card
+    from neurosim.elm.neuron import NeuronIOParams
+
+    card = load_card("spieler_2023_elm")
+    assert {int(k): v for k, v in card["parameter_table"]["memory_to_parameters"].items()} == PARAMETER_TABLE
+    assert card["defaults"]["neuron"] == NeuronIOParams().to_dict()
