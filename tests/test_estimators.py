@@ -110,9 +110,19 @@ def _mmgpvae():
             {})
 
 
+def _neuroformer():
+    pytest.importorskip("torch")
+    from neurodata.io import SpikeTrains
+
+    rng = np.random.default_rng(0)
+    spikes = SpikeTrains([np.sort(rng.uniform(0, 3.0, 30)) for _ in range(3)], start=0.0, end=3.0)
+    return ({"n_embd": 8, "n_head": 2, "n_state": 1, "n_history": 1, "n_self": 1, "epochs": 1, "device": "cpu",
+             "n_threads": 1, "seed": 0}, "fit", (spikes,), {})
+
+
 FIT_CASES = {"BiclusterMCMC": _bicluster, "NTF": _ntf, "WeightedSBM": _sbm, "DynamicConnectome": _connectome,
              "RidgeEncoder": _ridge, "RLSReadout": _rls, "HeterogeneousDelayClassifier": _motion,
-             "MMGPVAE": _mmgpvae}
+             "MMGPVAE": _mmgpvae, "Neuroformer": _neuroformer}
 
 
 def _case(name):

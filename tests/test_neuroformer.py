@@ -97,3 +97,147 @@ def test_time_block_split_never_overlaps(seed):
     assert not overlaps.any()
     # only the windows next to test blocks are dropped
     assert len(starts) - len(train) - len(test) <= 2 * 3 * 4
+
+
+# ----------------------------------------------------------------------------------------------- model
+torch = pytest.importorskip("torch")
+
+
+def _np_layernorm(x, w, b, eps=1e-5):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def _np_block(block, x, kv, mask):
+    """Plain float64 transcription of one block: x += attn(ln1 x, kv); x += mlp(ln2 x); ln_f x."""
+    from scipy.special import erf
+
+    p = {k: v.detach().double().numpy() for k, v in block.state_dict().items()}
+    lin = lambda z, name: z @ p[name + ".weight"].T + p[name + ".bias"]  # noqa: E731
+    h = _np_layernorm(x, p["ln1.weight"], p["ln1.bias"])
+    kv = h if kv is None else kv
+    n_head = block.attn.n_head
+    b, lq, e = x.shape
+    d = e // n_head
+    q = lin(h, "attn.query").reshape(b, lq, n_head, d).transpose(0, 2, 1, 3)
+    k = lin(kv, "attn.key").reshape(b, -1, n_head, d).transpose(0, 2, 1, 3)
+    v = lin(kv, "attn.value").reshape(b, -1, n_head, d).transpose(0, 2, 1, 3)
+    s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d)
+    s = np.where(mask, s, -np.inf)
+    a = np.exp(s - s.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    y = (a @ v).transpose(0, 2, 1, 3).reshape(b, lq, e)
+    x = x + lin(y, "attn.proj")
+    h = lin(_np_layernorm(x, p["ln2.weight"], p["ln2.bias"]), "mlp.0")
+    h = 0.5 * h * (1 + erf(h / np.sqrt(2)))
+    x = x + lin(h, "mlp.2")
+    return _np_layernorm(x, p["ln_f.weight"], p["ln_f.bias"])
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_block_forward_matches_a_float64_transcription(cross):
+    from neurodata.neuroformer.model import Block
+
+    torch.manual_seed(0)
+    block = Block(16, 4, 0.0).eval()
+    for prm in block.parameters():  # away from the identity-like initialisation
+        prm.data.normal_(0, 0.3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 7, 16))
+    if cross:
+        kv = rng.normal(size=(3, 5, 16))
+        mask = np.ones((3, 1, 1, 5), bool)
+        mask[0, ..., 3:] = False  # padded keys of sample 0
+    else:
+        kv, mask = None, np.tril(np.ones((7, 7), bool))[None, None]
+    got = block(torch.tensor(x, dtype=torch.float32), None if kv is None else torch.tensor(kv, dtype=torch.float32),
+                torch.tensor(mask)).detach().double().numpy()
+    np.testing.assert_allclose(got, _np_block(block, x, kv, mask), atol=2e-5, rtol=1e-4)
+
+
+def test_contrastive_loss_is_the_symmetric_info_nce():
+    from neurodata.neuroformer.model import contrastive_loss
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    an, bn = a / np.linalg.norm(a, axis=1, keepdims=True), b / np.linalg.norm(b, axis=1, keepdims=True)
+    logits = an @ bn.T / 0.5
+
+    def ce(z):
+        return np.mean(np.log(np.exp(z).sum(1)) - np.diag(z))
+
+    want = 0.5 * (ce(logits) + ce(logits.T))
+    got = contrastive_loss(torch.tensor(a), torch.tensor(b), 0.5).item()
+    assert got == pytest.approx(want, rel=1e-10)
+
+
+def test_sampling_respects_top_k_top_p_and_the_allowed_set():
+    from neurodata.neuroformer.estimator import _sample
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]])).repeat(2000, 1)
+    allowed = torch.tensor([True, True, True, True])
+    assert set(_sample(logits, allowed, 1.0, 2, None, gen).tolist()) == {0, 1}
+    assert set(_sample(logits, allowed, 1.0, None, 0.7, gen).tolist()) == {0, 1}  # 0.5 < 0.7 <= 0.8
+    assert set(_sample(logits, allowed, 1.0, None, 0.5, gen).tolist()) == {0}
+    draws = _sample(logits, torch.tensor([False, True, True, True]), 1.0, None, None, gen)
+    assert 0 not in set(draws.tolist())
+    cold = _sample(logits, allowed, 0.05, None, None, gen)
+    assert (cold == 0).float().mean() > 0.99
+
+
+def _tiny(**kw):
+    from neurodata.neuroformer.estimator import Neuroformer
+
+    params = dict(n_embd=16, n_head=2, n_state=1, n_past=1, n_history=1, n_self=1, dropout=0.1, lr=3e-3,
+                  epochs=2, batch_size=32, device="cpu", n_threads=1, seed=0)
+    params.update(kw)
+    return Neuroformer(**params)
+
+
+def test_fit_score_generate_attention_on_a_small_recording():
+    spikes = _poisson(n_units=4, rate=15.0, duration=20.0)
+    model = _tiny().fit(spikes)
+    assert len(model.history_) == 2 and model.history_[1]["loss"] < model.history_[0]["loss"]
+    s = model.score(spikes)
+    assert np.isfinite(s["log_likelihood_per_spike"]) and s["n_spikes"] > 0
+    gen = model.generate(spikes, top_k=5, top_p=0.95, seed=1)
+    assert gen.n_units == 4 and gen.n_spikes > 0
+    assert gen.start >= model.past and all(np.all(np.diff(t) >= 0) for t in gen.times)
+    again = model.generate(spikes, top_k=5, top_p=0.95, seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip(gen.times, again.times))
+    a = model.attention(spikes)
+    assert a.shape == (4, 4) and np.all(np.isfinite(a))
+
+
+def test_fit_with_behaviour_uses_the_contrastive_loss():
+    from neurodata.io import Traces
+
+    spikes = _poisson(n_units=3, rate=15.0, duration=12.0)
+    t = np.arange(0, 12.0, 0.02)
+    behavior = Traces(np.c_[np.sin(t), np.cos(t)], rate=50.0, name="CompassDirection")
+    model = _tiny(n_behavior_layers=1, clip_dim=8, epochs=1, behavior_bins=5).fit(spikes, behavior=behavior)
+    assert model.n_behavior_features_ == 2 and model.net_.clip_neural is not None
+    assert np.isfinite(model.score(spikes, behavior=behavior)["log_likelihood_per_spike"])
+    with pytest.raises(InvalidInputError, match="behavior="):
+        model.score(spikes)
+
+
+def test_resume_from_a_checkpoint_gives_the_same_weights(tmp_path):
+    spikes = _poisson(n_units=3, rate=15.0, duration=10.0)
+    ckpt = tmp_path / "nf.pt"
+    full = _tiny(epochs=2).fit(spikes)
+    _tiny(epochs=1, checkpoint=str(ckpt)).fit(spikes)
+    resumed = _tiny(epochs=2, checkpoint=str(ckpt)).fit(spikes)
+    for (name, a), b in zip(full.net_.state_dict().items(), resumed.net_.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_estimator_errors():
+    with pytest.raises(InvalidInputError, match="SpikeTrains"):
+        _tiny().fit(np.zeros((10, 3)))
+    with pytest.raises(InvalidInputError, match="multiple of"):
+        _tiny(n_embd=15).fit(_poisson(n_units=2, duration=5.0))
+    with pytest.raises(InvalidInputError, match="not fitted"):
+        _tiny().score(_poisson(n_units=2, duration=5.0))
