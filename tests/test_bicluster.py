@@ -275,6 +275,26 @@ def test_maxpear_returns_one_cluster_when_the_posterior_does():
     assert np.unique(best).size > 1
 
 
+def test_convergence_table_and_warning():
+    """#24: bulk ESS and R-hat per quantity from ArviZ; two chains that disagree warn, naming the knob; one chain
+    has no R-hat and no warning (warnings are errors here)."""
+    import arviz as az
+    from neurodata.bicluster import BiclusterMCMC
+    from neurodata.errors import ConvergenceWarning
+    from neurosim.groundtruth.bicluster import load_reference_simulation
+    y = load_reference_simulation().counts[:100]
+    with pytest.warns(ConvergenceWarning, match=r"R-hat \d\.\d+ for '\w+', above 1.05\): raise n_iter"):
+        m = BiclusterMCMC(n_iter=30, burn_in=10, thin=2, n_chains=2, seed=3).fit(y)
+    table = m.convergence_
+    assert {"r", "d", "log_lik", "log_rate"} <= set(table.index)
+    assert table.loc["log_rate", "entries"] == 100 * 30
+    assert table.loc["log_lik", "r_hat_max"] > 1.05
+    ess = az.ess(m.inference_data_, var_names=["d"], method="bulk")["d"].values
+    assert table.loc["d", "ess_bulk_min"] == pytest.approx(ess.min())
+    one = BiclusterMCMC(n_iter=30, burn_in=10, thin=2, n_chains=1, seed=3).fit(y)
+    assert one.convergence_["r_hat_max"].isna().all()
+
+
 def test_bad_input_raises():
     from neurodata.bicluster import BiclusterMCMC
     with pytest.raises(InvalidInputError, match="non-negative integers"):
@@ -287,6 +307,7 @@ def test_bad_input_raises():
         BiclusterMCMC(n_iter=5, n_jobs=2, checkpoint="ck.pkl").fit(np.ones((10, 3)))
 
 
+@pytest.mark.filterwarnings("ignore::neurodata.errors.ConvergenceWarning")  # 30 sweeps: the chains disagree
 def test_parallel_chains_give_the_serial_draws():
     """Chains run as joblib tasks (n_jobs=2) keep their own random streams: the draws equal a serial fit's."""
     from neurodata.bicluster import BiclusterMCMC
@@ -300,6 +321,7 @@ def test_parallel_chains_give_the_serial_draws():
     assert np.array_equal(fits[0].states_, fits[1].states_)
 
 
+@pytest.mark.filterwarnings("ignore::neurodata.errors.ConvergenceWarning")  # 30 sweeps: the chains disagree
 def test_checkpoint_resume_reproduces_an_uninterrupted_fit(tmp_path, monkeypatch):
     """A fit killed in its second chain and resumed from the checkpoint gives the draws of an uninterrupted fit
     (the checkpoint holds each chain's random stream as well as its state)."""
@@ -524,10 +546,12 @@ def test_real_recording_cli_writes_results(testdata, tmp_path):
     import neurodata.cli as ncli
     if "neurodata.bicluster.cli" not in ncli.SUBCOMMAND_MODULES:
         ncli.SUBCOMMAND_MODULES.append("neurodata.bicluster.cli")
+    from neurodata.errors import ConvergenceWarning
     out = tmp_path / "bc.nwb"
-    code = main(["bicluster", str(testdata / "nwb" / "spikes_A8604-211122.nwb"), "--bin-size", "2.0",
-                 "--n-iterations", "12", "--thin", "2", "--n-chains", "2", "--out", str(out),
-                 "--figure", str(out.with_suffix(".png")), "--quiet"])
+    with pytest.warns(ConvergenceWarning, match="R-hat"):  # 12 sweeps of two chains: the user is told
+        code = main(["bicluster", str(testdata / "nwb" / "spikes_A8604-211122.nwb"), "--bin-size", "2.0",
+                     "--n-iterations", "12", "--thin", "2", "--n-chains", "2", "--out", str(out),
+                     "--figure", str(out.with_suffix(".png")), "--quiet"])
     assert code == 0 and out.exists() and out.with_suffix(".png").exists()
     res = read_results(out)
     assert res.analysis == "bicluster"

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..base import Estimator
-from ..errors import DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
+from ..errors import ConvergenceWarning, DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
 from ..utils import atomic_path, check_option, check_random_state, check_scalar, progress
 from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
@@ -158,6 +158,21 @@ class BiclusterMCMC(Estimator):
         processes (joblib), or a Dask cluster (``scheduler="local"`` or a scheduler address). Each chain has
         its own random stream, so the draws do not depend on where or in which order chains run.
     seed : int or numpy Generator.  verbose : progress bars (off by default, as in every suite estimator).
+
+    Attributes
+    ----------
+    labels_ : (n_neurons,) maxPEAR neuron clusters.  states_ : (n_bins,) maxPEAR states of the time bins.
+    pear_neurons_, pear_states_ : their posterior expected adjusted Rand indices.
+    coclustering_neurons_, coclustering_states_ : posterior co-clustering matrices.
+    n_clusters_mode_, n_clusters_posterior_ : posterior mode and distribution of the number of clusters K.
+    n_clusters_trace_, n_states_trace_ : (n_chains, n_iter) occupied clusters and states at every sweep.
+    r_, d_ : posterior means of the dispersions and baselines.  log_rate_ : (n_bins, n_neurons) posterior
+        mean of the linear predictor η (with ``store_log_rate``).
+    inference_data_ : ArviZ InferenceData of the kept draws (r, d, K, L, log-likelihood, η).
+    convergence_ : pandas DataFrame, one row per quantity of ``inference_data_``: bulk ESS (min and median over
+        its entries) and the largest rank-normalised split R-hat across chains (NaN with one chain). A fit of
+        two or more chains warns (ConvergenceWarning) when a continuous quantity has R-hat > 1.05.
+    chains_ : per-chain records of every kept draw.  n_neurons_, n_bins_ : the shape fitted.
     """
 
     def __init__(self, *, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,
@@ -383,6 +398,7 @@ class BiclusterMCMC(Estimator):
         if chains[0].log_rate:
             self.log_rate_ = np.concatenate([c.kept("log_rate") for c in chains]).mean(0).T.astype(float)  # (T, N)
         self.inference_data_ = self._inference_data(chains)
+        self.convergence_ = self._convergence(len(chains))
         self.n_neurons_, self.n_bins_ = y.shape
         self.chains_ = chains
 
@@ -400,6 +416,36 @@ class BiclusterMCMC(Estimator):
             post["log_rate"] = np.stack([c.kept("log_rate")[:n] for c in chains]).transpose(0, 1, 3, 2)
             dims["log_rate"] = ["time", "neuron"]
         return az.from_dict(posterior=post, dims=dims)
+
+    def _convergence(self, n_chains):
+        """Bulk ESS and R-hat per quantity (ArviZ); warn when a continuous one has not mixed across chains."""
+        import pandas as pd
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # arviz's import notice, and its warnings on constant draws (K, L)
+            import arviz as az
+            post = self.inference_data_.posterior
+            ess = az.ess(post, method="bulk")
+            rhat = az.rhat(post, method="rank") if n_chains > 1 else None
+
+        def stat(f, values):
+            values = np.asarray(values, dtype=float).ravel()
+            return float(f(values)) if np.isfinite(values).any() else np.nan
+
+        rows = {var: {"entries": int(ess[var].size),
+                      "ess_bulk_min": stat(np.nanmin, ess[var].values),
+                      "ess_bulk_median": stat(np.nanmedian, ess[var].values),
+                      "r_hat_max": stat(np.nanmax, rhat[var].values) if rhat is not None else np.nan}
+                for var in post.data_vars}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "quantity"
+        continuous = table.loc[[v for v in ("r", "d", "log_lik", "log_rate") if v in table.index], "r_hat_max"]
+        bad = continuous[continuous > 1.05]
+        if n_chains > 1 and bad.size:
+            worst = bad.idxmax()
+            warnings.warn(f"{type(self).__name__}: the {n_chains} chains disagree (R-hat {bad.max():.3f} for "
+                          f"'{worst}', above 1.05): raise n_iter (and burn_in) before trusting the estimates.",
+                          ConvergenceWarning, stacklevel=4)
+        return table
 
     def summary(self):
         """ArviZ summary (means, R-hat, ESS) of the continuous quantities; ``log_rate`` left out for brevity."""

@@ -8,7 +8,8 @@ __all__ = ["plot_bicluster"]
 
 def plot_bicluster(model, path, times=None, *, overwrite=False):
     """Draw a fitted :class:`BiclusterMCMC`: the neurons' and time bins' co-clustering matrices (ordered by the
-    point estimates ``labels_`` and ``states_``), the state raster over time and each cluster's mean log rate.
+    point estimates ``labels_`` and ``states_``), the state raster over time, each cluster's mean log rate, and
+    trace plots of every chain (log-likelihood, occupied states).
 
     Parameters
     ----------
@@ -30,8 +31,8 @@ def plot_bicluster(model, path, times=None, *, overwrite=False):
 
     T = model.states_.size
     times = np.arange(T) if times is None else np.asarray(times)
-    fig = plt.figure(figsize=(11, 6.5))
-    gs = fig.add_gridspec(3, 2, height_ratios=[3, 0.4, 2])
+    fig = plt.figure(figsize=(11, 8.5))
+    gs = fig.add_gridspec(4, 2, height_ratios=[3, 0.4, 2, 1.5])
     order_n = np.argsort(model.labels_, kind="stable")
     ax = fig.add_subplot(gs[0, 0])
     im = ax.imshow(model.coclustering_neurons_[np.ix_(order_n, order_n)], cmap="Greys", vmin=0, vmax=1)
@@ -54,7 +55,25 @@ def plot_bicluster(model, path, times=None, *, overwrite=False):
         ax.legend(loc="upper right", fontsize=7)
     ax.set_xlabel("time (s)" if times.dtype.kind == "f" else "bin")
     ax.set_ylabel("mean log rate")
+    _plot_traces(fig.add_subplot(gs[3, 0]), fig.add_subplot(gs[3, 1]), model)
     fig.tight_layout()
     save_figure(fig, path, overwrite=overwrite, dpi=100)
     plt.close(fig)
     return path
+
+
+def _plot_traces(ax_ll, ax_states, model):
+    """Trace plots, one line per chain: the log-likelihood of the kept draws (with the largest R-hat of the
+    continuous quantities in the title) and the number of occupied states at every sweep."""
+    for c, chain in enumerate(model.chains_):
+        ax_ll.plot(chain.kept("log_lik"), lw=0.8, label=f"chain {c}")
+        ax_states.plot(model.n_states_trace_[c], lw=0.8)
+    conv = model.convergence_
+    rhat = conv.loc[conv.index.isin(["r", "d", "log_lik", "log_rate"]), "r_hat_max"].max()
+    ax_ll.set_title("log-likelihood of kept draws" + (f" (max R-hat {rhat:.3f})" if rhat == rhat else ""),
+                    fontsize=9)
+    ax_ll.set_xlabel("kept draw")
+    ax_states.set_title("occupied states per sweep", fontsize=9)
+    ax_states.set_xlabel("sweep")
+    if len(model.chains_) > 1:
+        ax_ll.legend(fontsize=7)
