@@ -216,6 +216,7 @@ def test_condition_responses_from_spikes_and_traces():
 def test_meg_time_resolved_rdms(testdata):
     resp = rsa.responses_from_mne(testdata / "meg" / "sample_evoked-ave.fif.gz")
     assert resp.means.shape == (4, 306, 421)
+    assert resp.conditions == ["Left Auditory", "Right Auditory", "Left visual", "Right visual"]  # file order
     rdms = rsa.time_resolved_rdms(resp.means)
     assert rdms.shape == (421, 6) and np.all(rdms >= 0)
     t = resp.times
@@ -237,8 +238,11 @@ def test_cli_model_vs_meg_time_course(testdata, tmp_path):
             "--out", str(out), "--figure", str(out.with_suffix(".png")), "--quiet"]
     assert run(build_parser(modules=["neurodata.rsa.cli"]), argv) == 0
     res = read_results(out)
-    sim, t = res.arrays["similarity"], res.arrays["times"]
-    assert sim.shape == (421,) and res.arrays["rdms"].shape == (421, 6)
+    # results with a time axis are TimeSeries on the MEG times; the model RDM has none
+    sim, t = res.traces["similarity"].data[:, 0], res.traces["similarity"].times
+    assert sim.shape == (421,) and res.traces["rdms"].data.shape == (421, 6)
+    assert res.arrays["model_rdm"].shape == (6,)
+    np.testing.assert_array_equal(res.traces["rdms"].times, t)
     assert sim[(t > 0.05) & (t < 0.2)].mean() > sim[t < 0].mean() + 0.1
     assert out.with_suffix(".png").stat().st_size > 1000
     assert str(testdata / "meg" / "sample_evoked-ave.fif.gz") in str(res.sources)

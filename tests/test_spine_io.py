@@ -58,15 +58,31 @@ def test_read_intervals_real(testdata):
 
 
 def test_read_mne_evoked(testdata):
-    tr = io.read_mne(testdata / MEG)
-    assert tr.data.shape == (421, 376, 4)
+    tr = io.read_mne(testdata / MEG)  # MEG sensors only by default, conditions in the file's order
+    assert tr.data.shape == (421, 306, 4)
     assert tr.epochs == ["Left Auditory", "Right Auditory", "Left visual", "Right visual"]
     assert tr.times[0] == pytest.approx(-0.2, abs=1e-3) and tr.times[-1] == pytest.approx(0.5, abs=1e-3)
+    assert tr.rate == pytest.approx(600.615, abs=1e-3) and "irregular" not in repr(tr)
+    assert set(tr.channel_types) == {"mag", "grad"} and tr.unit == "T/m, T"
+    assert {t: u for t, u in zip(tr.channel_types, tr.channel_units)} == {"mag": "T", "grad": "T/m"}
+    assert io.read_mne(testdata / MEG, picks="all").data.shape == (421, 376, 4)
+    eeg = io.read_mne(testdata / MEG, picks="eeg")
+    assert eeg.n_channels == 60 and set(eeg.channel_units) == {"V"} and eeg.unit == "V"
     one = io.read_mne(testdata / MEG, condition="Left visual")
-    assert one.data.shape == (421, 376)
+    assert one.data.shape == (421, 306)
+    two = io.read_mne(testdata / MEG, conditions=["Right visual", "Left Auditory"])
+    assert two.epochs == ["Right visual", "Left Auditory"]
     import mne
     evoked = mne.read_evokeds(testdata / MEG, condition=0, verbose="error")
-    np.testing.assert_array_equal(io.read_mne(evoked).data, evoked.data.T)  # SI units kept
+    np.testing.assert_array_equal(io.read_mne(evoked, picks="all").data, evoked.data.T)  # SI units kept
+    np.testing.assert_allclose(io.read_mne(evoked).times, evoked.times, rtol=0, atol=1e-12)
+    with pytest.raises(InvalidInputError, match="Allowed values"):
+        io.read_mne(evoked, picks="megg")
+    with pytest.raises(InvalidInputError, match="Left visual"):
+        io.read_mne(testdata / MEG, conditions=["Left Visual"])
+    summary = io.info(testdata / MEG)["traces"]["evoked"]
+    assert summary["rate_hz"] == pytest.approx(600.615, abs=1e-3) and summary["channels"] == 376
+    assert summary["units"]["mag"] == "T" and summary["units"]["grad"] == "T/m" and summary["units"]["eeg"] == "V"
 
 
 @pytest.mark.parametrize("name", [SPIKES, BEHAVIOR, CALCIUM, MEG])
@@ -323,7 +339,7 @@ def test_in_place_only_when_asked_and_atomic(tmp_path, testdata, monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(before.times, after.times))  # original content kept
     with io.open_nwb(path) as nwb:
         np.testing.assert_array_equal(nwb.processing["rates"]["rate"]["values"].data[:], [1.0, 2.0, 3.0])
-        assert "bin_size" in nwb.processing["rates"]["parameters"]["parameters"][0]
+        assert nwb.processing["rates"]["parameters"]["parameter"][0] == "bin_size"  # one row per value
     assert _inspect(path) == []
     with pytest.raises(InvalidInputError, match="already has a processing module 'rates'"):
         io.add_results_in_place(path, analysis="rates", arrays={"rate": np.ones(3)})

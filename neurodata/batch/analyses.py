@@ -213,6 +213,27 @@ def _condensed_rdms(resp, method):
     return compute_rdm(resp.means, method=method)[np.triu_indices(len(resp.conditions), k=1)][None, :]
 
 
+_RSA_DESCRIPTIONS = {
+    "rdms": "condensed RDM (upper triangle, row by row, of the conditions in the order of the conditions table)",
+    "rgtm": "geo-topological transform GT(lower, upper) of each condensed RDM",
+    "rgdm": "geodesic RDM (p-shortest paths, p = 0.05) of each condensed RDM",
+    "similarity": "similarity of the data RDM with the model RDM",
+    "model_rdm": "condensed model RDM (same condition pairs as rdms)",
+    "conditions": "condition labels, in the order of the RDM rows and columns"}
+
+
+def _rsa_outputs(arrays, times):
+    """MEG results have one row per time point: those go to the file as TimeSeries on the MEG time axis (so
+    pynapple loads them); static results (one RDM of NWB trials, the model RDM) stay arrays."""
+    from ..io import Traces
+
+    if times is None:
+        return arrays, {}
+    timed = ("rdms", "rgtm", "rgdm", "similarity")
+    traces = {k: Traces(v, times=times, name=k, unit="a.u.") for k, v in arrays.items() if k in timed}
+    return {k: v for k, v in arrays.items() if k not in timed}, traces
+
+
 def _conditions_table(resp):
     import pandas as pd
 
@@ -221,7 +242,7 @@ def _conditions_table(resp):
 
 def rsa(nwb_path, out_path, params, *, figure=None, overwrite=False):
     """Representational dissimilarity matrices of condition-mean responses, stored condensed as ``rdms``
-    (one row per time point; one row for NWB trials), with ``times`` for MEG and, when asked, the
+    (one row per time point, a TimeSeries on the MEG times; one row for NWB trials) and, when asked, the
     geo-topological (``gt=(lower, upper)``) and geodesic (``geodesic=True``) transforms ``rgtm``/``rgdm``.
     Metrics: conditions, trials (NWB), mean and max dissimilarity."""
     from ..io import write_results
@@ -232,15 +253,15 @@ def rsa(nwb_path, out_path, params, *, figure=None, overwrite=False):
     resp, n_trials = condition_data(nwb_path, p)
     rdms = _condensed_rdms(resp, p["method"])
     arrays = {"rdms": rdms}
-    if resp.times is not None:
-        arrays["times"] = resp.times
     if p["gt"] is not None:
         arrays["rgtm"] = np.stack([geotopological(r, *p["gt"]) for r in rdms])
     if p["geodesic"]:
         arrays["rgdm"] = np.stack([geodesic(r) for r in rdms])
+    static, traces = _rsa_outputs(arrays, resp.times)
     write_results(out_path, analysis="rsa", sources=[nwb_path],
-                  parameters={**p, "conditions": [str(c) for c in resp.conditions]}, arrays=arrays,
-                  tables=_conditions_table(resp), overwrite=overwrite)
+                  parameters={**p, "conditions": [str(c) for c in resp.conditions]}, arrays=static, traces=traces,
+                  tables=_conditions_table(resp), overwrite=overwrite,
+                  descriptions={k: _RSA_DESCRIPTIONS[k] for k in [*arrays, "conditions"]})
     if figure:
         from ..rsa.figures import plot_rdms
         plot_rdms(arrays, resp.conditions, resp.times, figure, overwrite=overwrite)
@@ -299,7 +320,8 @@ def _model_rdm(p, conditions):
 
 def rsa_compare(nwb_path, out_path, params, *, figure=None, overwrite=False):
     """Similarity (``compare``: spearman, kendall_tau_a, pearson, cosine) of the data RDMs with a model RDM
-    from ``model`` (.npy activations, rows in sorted condition order unless ``model_order``; or an RDM with
+    from ``model`` (.npy activations, rows in the data's condition order — the file's order, as in the
+    conditions table — unless ``model_order``; or an RDM with
     ``model_is_rdm``): a time course for MEG. Metrics: peak similarity and its time."""
     from ..io import write_results
     from ..rsa.rdm import compare_rdms, smooth_rdms
@@ -313,11 +335,11 @@ def rsa_compare(nwb_path, out_path, params, *, figure=None, overwrite=False):
         rdms = smooth_rdms(rdms, resp.times, p["smooth"])
     similarity = np.atleast_1d(compare_rdms(rdms, model, method=p["compare"]))
     arrays = {"rdms": rdms, "model_rdm": model, "similarity": similarity}
-    if resp.times is not None:
-        arrays["times"] = resp.times
+    static, traces = _rsa_outputs(arrays, resp.times)
     write_results(out_path, analysis="rsa", sources=[nwb_path],
                   parameters={**p, "model": str(p["model"]), "conditions": [str(c) for c in resp.conditions]},
-                  arrays=arrays, tables=_conditions_table(resp), overwrite=overwrite)
+                  arrays=static, traces=traces, tables=_conditions_table(resp), overwrite=overwrite,
+                  descriptions={k: _RSA_DESCRIPTIONS[k] for k in [*arrays, "conditions"]})
     if figure:
         from ..rsa.figures import plot_timecourse
         plot_timecourse(similarity, resp.times, p["compare"], figure, overwrite=overwrite)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..base import Estimator
 from ..errors import ConvergenceWarning, DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
+from ..inputs import time_first
 from ..utils import atomic_path, check_option, check_random_state, check_scalar, progress
 from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
@@ -214,7 +215,7 @@ class BiclusterMCMC(Estimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ validation
-    def _validate(self, counts):
+    def _validate(self, counts, bin_size=None):
         import numbers
         name = type(self).__name__
         check_scalar(self.n_iter, "n_iter", name, kind=numbers.Integral, low=2)
@@ -242,15 +243,10 @@ class BiclusterMCMC(Estimator):
         check_option(self.likelihood, "likelihood", ("negbin", "poisson"))
         check_option(self.init, "init", ("kmeans", "single"))
         check_option(self.dispersion_update, "dispersion_update", ("exact", "reference"))
-        if hasattr(counts, "data") and hasattr(counts, "times"):  # a spine Traces of binned counts
-            counts = counts.data
-        y = np.array(counts, dtype=float, copy=True)
-        if y.ndim != 2:
-            raise InvalidInputError(f"counts must be a 2-D array (time bins × neurons); got shape {y.shape}.")
-        if not np.all(np.isfinite(y)):
-            raise InvalidInputError("counts contains NaN or infinite values; bin the spikes without gaps first.")
-        if np.any(y < 0) or np.any(y != np.round(y)):
-            raise InvalidInputError("counts must be non-negative integers (spike counts per bin).")
+        # the suite's one input contract: Traces, SpikeTrains + bin_size, NWB paths or arrays (time bins ×
+        # neurons); a bare array with far fewer bins than neurons is refused as transposed
+        y = time_first(counts, method=f"{name}.fit", name="counts", bin_size=bin_size, counts=True,
+                       orientation="long")
         T, N = y.shape
         if T < 3:
             raise InvalidInputError(f"counts has {T} time bins; at least 3 are needed for the dynamics.")
@@ -276,9 +272,13 @@ class BiclusterMCMC(Estimator):
                         poisson_adapt_end=max(hold + 1, burn // 2))
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, counts):
-        """Run the chains on ``counts`` (time bins × neurons, or a spine ``Traces`` of counts); returns self."""
-        y, burn = self._validate(counts)
+    def fit(self, counts, *, bin_size=None):
+        """Run the chains on ``counts``; returns self.
+
+        ``counts``: time bins × neurons of non-negative integers — an array, a spine ``Traces`` of counts,
+        ``SpikeTrains`` or an NWB path (its Units table) binned at ``bin_size`` (s).
+        """
+        y, burn = self._validate(counts, bin_size)
         cfg = self._settings(burn)
         digest = hashlib.sha256(y.tobytes()).hexdigest()
         ck = self._load_checkpoint(digest)

@@ -28,6 +28,9 @@ _BEHAVIOR_CONTAINERS = ("Position", "CompassDirection", "SpatialSeries", "Behavi
 def _check_nwb_path(path):
     import h5py
 
+    if not isinstance(path, (str, os.PathLike)):  # Path(dict) would raise a bare TypeError
+        raise InvalidInputError(f"expected the path of an NWB file (str or os.PathLike); got "
+                                f"{type(path).__name__}.")
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"{path}: no such file.")
@@ -129,7 +132,25 @@ def read_spikes(path):
                 continue
             meta[col] = _column_values(fh, units[col])
         metadata = pd.DataFrame(meta, index=pd.Index(ids, name="unit_id"))
-        return SpikeTrains(times, unit_ids=ids, metadata=metadata, name=f"{Path(path).name}:units")
+        start, end = _observed_range(units, path)
+        return SpikeTrains(times, unit_ids=ids, metadata=metadata, start=start, end=end,
+                           name=f"{Path(path).name}:units")
+
+
+def _observed_range(units, path):
+    """(start, end) over every unit's obs_intervals, or (None, None): without them the support is the span of
+    the spikes. Simulations write them (their run's time range), so a 2 s run reads back as 0–2 s."""
+    if "obs_intervals" not in units:
+        return None, None
+    try:
+        obs = np.asarray(units["obs_intervals"][()], dtype=float)
+    except Exception as exc:
+        raise DataFileError(f"{path}: units/obs_intervals cannot be read ({type(exc).__name__}: {exc}).") from None
+    if obs.ndim != 2 or obs.shape[1] != 2 or obs.shape[0] == 0:
+        return None, None
+    if not np.all(np.isfinite(obs)) or np.any(obs[:, 1] < obs[:, 0]):
+        raise NWBContentError(f"{path}: units/obs_intervals hold NaN or intervals that stop before they start.")
+    return float(obs[:, 0].min()), float(obs[:, 1].max())
 
 
 def _roi_series(nwb):
@@ -265,67 +286,174 @@ def _interval_tables(nwb):
     return out
 
 
-def read_mne(obj, condition=None):
-    """MNE ``Raw``/``Epochs``/``Evoked`` (or a FIF path) → Traces in SI units.
+# MNE's per-channel FIFF unit codes → SI unit text (MNE keeps data in SI base units: unit_mul is 0)
+_FIFF_UNITS = {112: "T", 201: "T/m", 107: "V", 202: "A·m", 114: "A", 108: "m", 0: "a.u.", -1: "a.u."}
+MNE_PICKS = ("meg", "eeg", "all")
 
-    Raw → (time × channels); Epochs → (time × channels × epochs) with event names as ``epochs``;
-    Evoked → (time × channels); an ``-ave.fif`` file with several conditions → (time × channels × conditions)
-    unless ``condition`` picks one.
-    """
+
+def _mne_module():
     try:
         import mne
     except ImportError:
         from ..errors import BackendUnavailableError
         raise BackendUnavailableError("MNE is not installed; run: pip install mne") from None
+    return mne
+
+
+def read_mne_objects(path, condition=None):
+    """Load an MNE FIF file as MNE objects: a list of Evoked (``-ave.fif``, file order), Epochs (``-epo.fif``)
+    or Raw; an unreadable file is a DataFileError."""
+    mne = _mne_module()
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file.")
+    try:
+        with mne.utils.use_log_level("error"):
+            if "-ave.fif" in path.name or "_ave.fif" in path.name:
+                evokeds = mne.read_evokeds(path, condition=condition)
+                return evokeds if isinstance(evokeds, list) else [evokeds]
+            if "-epo.fif" in path.name or "_epo.fif" in path.name:
+                return mne.read_epochs(path)
+            return mne.io.read_raw(path)
+    except Exception as exc:
+        raise DataFileError(f"{path}: cannot be read by MNE ({type(exc).__name__}: {exc}).") from None
+
+
+def _mne_pick(obj, picks, what):
+    """A copy of ``obj`` holding the picked channels (MNE's own selection rules; bad channels left out for a
+    channel-type pick, as MNE does)."""
+    mne = _mne_module()
+    if isinstance(picks, str) and "," in picks:  # "MEG 0111,MEG 0112" from a command line
+        picks = [name.strip() for name in picks.split(",") if name.strip()]
+    if isinstance(picks, str):
+        if picks not in MNE_PICKS:
+            from ..utils import check_option
+            check_option(picks, "picks", MNE_PICKS)
+    elif not (isinstance(picks, (list, tuple)) and picks and all(isinstance(p, str) for p in picks)):
+        raise InvalidInputError(f"{what}: picks must be 'meg', 'eeg', 'all' or a list of channel names or "
+                                f"types; got {picks!r}.")
+    try:
+        with mne.utils.use_log_level("error"):
+            return obj.copy().pick(list(picks) if not isinstance(picks, str) else picks)
+    except ValueError as exc:
+        raise InvalidInputError(f"{what}: cannot pick channels {picks!r} ({exc}).") from None
+
+
+def _mne_crop(obj, tmin, tmax, what):
+    if tmin is None and tmax is None:
+        return obj
+    try:
+        return obj.crop(tmin=tmin, tmax=tmax)
+    except ValueError as exc:
+        raise InvalidInputError(f"{what}: cannot crop to tmin={tmin}, tmax={tmax} ({exc}).") from None
+
+
+def _order_conditions(labels, conditions, what):
+    """Indices of the items to keep, in the order ``conditions`` names (default: the file's order)."""
+    labels = [str(c) for c in labels]
+    if conditions is None:
+        return list(range(len(labels)))
+    conditions = [str(c) for c in conditions]
+    missing = [c for c in conditions if c not in labels]
+    if missing or len(set(conditions)) != len(conditions):
+        raise InvalidInputError(f"{what}: conditions {conditions} must name distinct conditions of the file; "
+                                f"{missing or 'duplicates'} not usable. Allowed values are {labels}.")
+    return [labels.index(c) for c in conditions]
+
+
+def read_mne(obj, picks="meg", conditions=None, condition=None, tmin=None, tmax=None):
+    """MNE ``Raw``/``Epochs``/``Evoked`` (or a FIF path) → Traces (time first, SI units per channel type).
+
+    The suite's one MEG reader: RSA (:func:`neurodata.rsa.responses_from_mne`), alignment and ``info`` all go
+    through it, so every path sees the same channels and the same condition order.
+
+    Parameters
+    ----------
+    obj : path, mne.Evoked, list of mne.Evoked, mne.Epochs or mne.io.Raw
+    picks : {"meg", "eeg", "all"} or list of str
+        Channels: MEG sensors only (magnetometers and gradiometers, the default), EEG only, every channel of
+        the file, or a list (or comma-separated string) of channel names or MNE channel types. Bad channels
+        are left out of a type pick.
+    conditions : list of str, optional
+        Evoked: the conditions to keep, in this order (default: all, in the file's order). Epochs: the event
+        names to keep (in this order of preference; epochs stay in time order).
+    condition : str or int, optional
+        One evoked condition → 2-D Traces (time × channels).
+    tmin, tmax : float, optional
+        Crop to this time window (s).
+
+    Returns
+    -------
+    Traces with ``rate`` (the sampling frequency), ``channel_types`` ("mag", "grad", "eeg", ...) and
+    ``channel_units`` ("T", "T/m", "V"): Raw → (time × channels); Evoked → (time × channels), several
+    conditions → (time × channels × conditions) with their names as ``epochs``; Epochs → (time × channels ×
+    epochs) with each epoch's event name as ``epochs``.
+    """
+    mne = _mne_module()
+    what = "read_mne"
     if isinstance(obj, (str, os.PathLike)):
-        path = Path(obj)
-        if not path.exists():
-            raise DataFileError(f"{path}: no such file.")
-        try:
-            with mne.utils.use_log_level("error"):
-                if "-ave.fif" in path.name or path.name.endswith("_ave.fif"):
-                    evokeds = mne.read_evokeds(path, condition=condition)
-                    obj = evokeds if isinstance(evokeds, list) else [evokeds]
-                elif "-epo.fif" in path.name:
-                    obj = mne.read_epochs(path)
-                else:
-                    obj = mne.io.read_raw(path)
-        except Exception as exc:
-            raise DataFileError(f"{path}: cannot be read by MNE ({type(exc).__name__}: {exc}).") from None
+        what = f"{obj}"
+        obj = read_mne_objects(obj, condition=condition)
+        if condition is not None and isinstance(obj, list):
+            obj = obj[0]
+    elif condition is not None and isinstance(obj, list):
+        names = [str(e.comment) for e in obj]
+        if str(condition) not in names:
+            raise InvalidInputError(f"read_mne: no condition {condition!r}. Allowed values are {names}.")
+        obj = obj[names.index(str(condition))]
     if isinstance(obj, list):
         if not obj or not all(isinstance(e, mne.Evoked) for e in obj):
             raise InvalidInputError("read_mne: a list must hold MNE Evoked objects.")
-        if len(obj) == 1:
-            obj = obj[0]
-        else:
-            if any(not np.array_equal(e.times, obj[0].times) for e in obj):
-                raise InvalidInputError("read_mne: the Evoked objects have different time axes.")
-            data = np.stack([e.data.T for e in obj], axis=2)
-            return Traces(data, times=obj[0].times, channels=obj[0].ch_names, unit="SI", name="evoked",
-                          epochs=[e.comment for e in obj])
+        keep = _order_conditions([e.comment for e in obj], conditions, what)
+        items = [_mne_crop(_mne_pick(obj[i], picks, what), tmin, tmax, what) for i in keep]
+        first = items[0]
+        if any(not np.array_equal(e.times, first.times) or e.ch_names != first.ch_names for e in items):
+            raise InvalidInputError(f"{what}: the Evoked objects have different time axes or channels.")
+        data = np.stack([e.data.T for e in items], axis=2)
+        labels = [str(e.comment) for e in items]
+        if conditions is None and len(obj) == 1:
+            data, labels = data[:, :, 0], None  # a single evoked response is 2-D, as an Evoked object is
+        return _mne_traces(first, data, "evoked", labels)
     if isinstance(obj, mne.Evoked):
-        return Traces(obj.data.T, times=obj.times, channels=obj.ch_names, unit="SI", name=obj.comment or "evoked")
+        ev = _mne_crop(_mne_pick(obj, picks, what), tmin, tmax, what)
+        return _mne_traces(ev, ev.data.T, obj.comment or "evoked", None)
     if isinstance(obj, mne.BaseEpochs):
-        data = obj.get_data(copy=True).transpose(2, 1, 0)
-        code_to_name = {v: k for k, v in obj.event_id.items()}
-        labels = [code_to_name.get(code, str(code)) for code in obj.events[:, 2]]
-        return Traces(data, times=obj.times, channels=obj.ch_names, unit="SI", name="epochs", epochs=labels)
+        ep = _mne_pick(obj, picks, what)
+        if conditions is not None:
+            _order_conditions(list(ep.event_id), conditions, what)
+            ep = ep[[str(c) for c in conditions]]
+        ep = _mne_crop(ep, tmin, tmax, what)
+        code_to_name = {v: k for k, v in ep.event_id.items()}
+        labels = [code_to_name.get(code, str(code)) for code in ep.events[:, 2]]
+        return _mne_traces(ep, ep.get_data(copy=True).transpose(2, 1, 0), "epochs", labels)
     if isinstance(obj, mne.io.BaseRaw):
-        return Traces(obj.get_data().T, times=obj.times + obj.first_time, channels=obj.ch_names, unit="SI",
-                      name="raw")
+        raw = _mne_crop(_mne_pick(obj, picks, what), tmin, tmax, what)
+        return _mne_traces(raw, raw.get_data().T, "raw", None, start=raw.first_time)
     raise InvalidInputError(f"read_mne: expected an MNE Raw, Epochs or Evoked object or a FIF path; "
                             f"got {type(obj).__name__}.")
+
+
+def _mne_traces(inst, data, name, epochs, start=None):
+    """Traces on MNE's regular grid: rate = sfreq, start = the first sample's time."""
+    chs = inst.info["chs"]
+    units = [_FIFF_UNITS.get(int(ch["unit"]), "a.u.") for ch in chs]
+    start = float(inst.times[0]) if start is None else float(start)
+    return Traces(data, rate=float(inst.info["sfreq"]), start=start, channels=list(inst.ch_names),
+                  channel_units=units, channel_types=list(inst.get_channel_types()), name=name, epochs=epochs)
 
 
 def info(path):
     """What is inside an NWB (or MNE FIF) file: units, traces, behaviour, intervals, with counts and durations."""
     path = Path(path)
     if path.suffix in (".fif", ".gz") and ".fif" in path.name:
-        tr = read_mne(path)
+        tr = read_mne(path, picks="all")  # the whole file; readers pick MEG by default
+        types = {t: tr.channel_types.count(t) for t in dict.fromkeys(tr.channel_types)}
+        units = {t: tr.channel_units[tr.channel_types.index(t)] for t in types}
         return {"file": str(path), "format": "FIF (MNE)",
                 "traces": {tr.name: {"samples": tr.n_times, "channels": tr.n_channels,
                                      "conditions": list(tr.epochs) if tr.epochs is not None else None,
-                                     "start_s": tr.start, "duration_s": tr.duration}}}
+                                     "start_s": tr.start, "duration_s": tr.duration, "rate_hz": tr.rate,
+                                     "channel_types": types, "units": units}}}
     out = {"file": str(path), "format": "NWB"}
     with open_nwb(path) as nwb:  # one pass over the pynwb tree; spikes come from the h5py fast path below
         out["identifier"] = nwb.identifier
@@ -408,19 +536,63 @@ def _new_nwbfile(description, identifier=None, subject_id="in-silico", subject_d
                    identifier=identifier or str(uuid.uuid4()), session_start_time=now, subject=subject)
 
 
+def _traces_description(traces, description):
+    text = description or f"{traces.name}"
+    chans = ", ".join(map(str, traces.channels[:20])) + (", ..." if traces.n_channels > 20 else "")
+    text += f" ({traces.n_times} time points x {traces.n_channels} channels: {chans}"
+    if traces.channel_units and len(set(traces.channel_units)) > 1:
+        text += "; unit per channel: " + ", ".join(traces.channel_units[:20]) + (", ..." if traces.n_channels > 20 else "")
+    if traces.epochs is not None:
+        text += f"; third axis: {', '.join(map(str, list(traces.epochs)[:50]))}"
+    return text + ")"
+
+
+def _is_wide(traces):
+    # nwbinspector's CRITICAL check_data_orientation takes any axis longer than time for a transposed series
+    return any(n > traces.n_times for n in traces.data.shape[1:])
+
+
 def _timeseries(traces, name=None, description=None):
+    """Traces → TimeSeries (time first, timestamps or rate). A short series with more channels than time points
+    (a few bins of many neurons) would look transposed to every NWB tool, so it becomes a time-first table
+    instead (one row per time point: ``timestamps``, ``data``), which ``read_results`` reads back as Traces."""
     from pynwb import TimeSeries
 
     if not isinstance(traces, Traces):
         raise InvalidInputError(f"expected Traces for {name!r}; got {type(traces).__name__}.")
-    kwargs = dict(name=name or traces.name.replace("/", "_"), data=np.asarray(traces.data), unit=traces.unit,
-                  description=description or f"{traces.n_channels} channels: {traces.channels[:20]}"
-                  + (f"; epochs: {list(traces.epochs)[:50]}" if traces.epochs is not None else ""))
+    name = name or traces.name.replace("/", "_")
+    text = _traces_description(traces, description)
+    if _is_wide(traces):
+        return _time_table(traces, name, text)
+    kwargs = dict(name=name, data=np.asarray(traces.data), unit=traces.unit, description=text)
     if traces.rate:
         kwargs.update(rate=traces.rate, starting_time=float(traces.times[0]))
     else:
         kwargs.update(timestamps=np.asarray(traces.times))
     return TimeSeries(**kwargs)
+
+
+_TIME_TABLE_COLUMNS = ("timestamps", "data")
+_UNIT_PREFIX = "unit: "
+
+
+def _time_table(traces, name, text):
+    from hdmf.common import DynamicTable, VectorData
+
+    rate = f", sampled at {traces.rate:g} Hz" if traces.rate else ""
+    columns = [VectorData(name="timestamps", description=f"time of each row (s){rate}", data=np.asarray(traces.times)),
+               VectorData(name="data", description=_UNIT_PREFIX + str(traces.unit), data=np.asarray(traces.data))]
+    return DynamicTable(name=name, description=text + "; stored one row per time point, as there are fewer time "
+                        "points than channels", columns=columns)
+
+
+def _time_table_to_traces(table, name, path):
+    what = f"{path}: {name}"
+    times = _as_array(table["timestamps"].data, what + "/timestamps")
+    data = _as_array(table["data"].data, what + "/data")
+    desc = table["data"].description
+    unit = desc[len(_UNIT_PREFIX):] if desc.startswith(_UNIT_PREFIX) else "a.u."
+    return Traces(data, times=times, unit=unit, name=name)
 
 
 def _dataframe_table(df, name, description):
@@ -442,20 +614,34 @@ def _dataframe_table(df, name, description):
     return DynamicTable(name=name, description=description, columns=columns)
 
 
-def _array_table(arr, name):
-    from hdmf.common import DynamicTable
+def _array_table(arr, name, description=None):
+    from hdmf.common import DynamicTable, VectorData
 
     arr = np.asarray(arr)
     if arr.dtype.kind not in "biuf":
         raise InvalidInputError(f"array {name!r} must be numeric or boolean; got dtype {arr.dtype}.")
-    shape = list(arr.shape)
+    shape = tuple(arr.shape)
     stored = arr.reshape(1) if arr.ndim == 0 else arr
     if stored.shape[0] == 0:
         raise InvalidInputError(f"array {name!r} is empty; nothing to write.")
-    from hdmf.common import VectorData
+    # the shape closes the description so that a 0-d array reads back as 0-d ("Array of shape ().")
+    text = f"{(description or name).rstrip('.')}. Array of shape {shape}."
+    return DynamicTable(name=name, description=text,
+                        columns=[VectorData(name="values", description=f"row i holds {name}[i]", data=stored)])
 
-    return DynamicTable(name=name, description=_json({"kind": "array", "shape": shape}, name),
-                        columns=[VectorData(name="values", description="row i holds array[i]", data=stored)])
+
+def _array_shape(description):
+    """The shape written by ``_array_table`` (or the JSON of files written before it), else None."""
+    import re
+
+    found = re.search(r"Array of shape \(([0-9, ]*)\)\.$", description)
+    if found:
+        return [int(n) for n in found.group(1).replace(" ", "").split(",") if n]
+    try:
+        meta = json.loads(description)
+    except ValueError:
+        return None
+    return meta["shape"] if isinstance(meta, dict) and meta.get("kind") == "array" else None
 
 
 def _add_intervals(nwb, name, intervals):
@@ -515,19 +701,81 @@ def _add_ophys(nwb, name, traces):
                                                      unit=traces.unit, **timing)
 
 
+def _has_dict(obj):
+    if isinstance(obj, dict):
+        return True
+    return isinstance(obj, (list, tuple)) and any(_has_dict(v) for v in obj)
+
+
+def _flatten_parameters(obj, path=()):
+    """(path, leaf) pairs of nested parameters; dicts (and lists holding dicts) are unpacked into rows, as
+    nwbinspector asks of table cells, so that every leaf is JSON without a dict in it."""
+    if isinstance(obj, dict) and obj:
+        for key in sorted(obj, key=str):
+            yield from _flatten_parameters(obj[key], path + (str(key),))
+    elif isinstance(obj, (list, tuple)) and obj and _has_dict(obj):
+        for i, value in enumerate(obj):
+            yield from _flatten_parameters(value, path + (i,))
+    else:
+        yield path, obj
+
+
+def _unflatten_parameters(rows):
+    """Inverse of ``_flatten_parameters``: str keys rebuild dicts, int keys lists (rows come in order)."""
+    def insert(node, path, value):
+        if not path:
+            return value
+        key, rest = path[0], path[1:]
+        if node is None:
+            node = [] if isinstance(key, int) else {}
+        if isinstance(node, list):
+            if key == len(node):
+                node.append(None)
+            node[key] = insert(node[key], rest, value)
+        else:
+            node[key] = insert(node.get(key), rest, value)
+        return node
+
+    root = None
+    for path, value in rows:
+        root = insert(root, tuple(path), value)
+    return {} if root is None else root
+
+
+def _parameters_table(parameters, name="parameters"):
+    from hdmf.common import DynamicTable
+
+    table = DynamicTable(name=name, description="every parameter used, one row per value: 'parameter' joins "
+                         "the nested keys with dots, 'path' is the key path as JSON, 'value' the value as JSON")
+    for col, text in (("parameter", "name (nested keys joined by dots)"), ("path", "key path (JSON list)"),
+                      ("value", "value (JSON)")):
+        table.add_column(name=col, description=text)
+    for path, value in _flatten_parameters(parameters or {}):
+        table.add_row(parameter=".".join(map(str, path)) or "(none)", path=json.dumps(list(path)),
+                      value=_json(value, f"parameter {'.'.join(map(str, path))!r}"))
+    return table
+
+
+def _read_parameters(table):
+    df = table.to_dataframe()
+    rows = [(tuple(json.loads(p)), json.loads(v)) for p, v in zip(df["path"], df["value"])]
+    return _unflatten_parameters(rows)
+
+
 def _add_provenance(nwb, kind, analysis, parameters, sources):
     from hdmf.common import DynamicTable
 
     from .. import __version__
 
     module = nwb.create_processing_module(name=SUITE_MODULE, description="neurosuite provenance: how this file "
-                                          "was made (parameters as JSON) and from which sources")
+                                          "was made (its parameters) and from which sources")
     prov = DynamicTable(name="provenance", description="one row: what made this file")
-    for col in ("kind", "analysis", "parameters", "software"):
-        prov.add_column(name=col, description={"parameters": "JSON of every parameter used"}.get(col, col))
-    prov.add_row(kind=kind, analysis=analysis, parameters=_json(parameters or {}, "parameters"),
-                 software=f"neurosuite {__version__}")
+    for col, text in (("kind", "simulation or results"), ("analysis", "the analysis that wrote this file"),
+                      ("software", "software and version")):
+        prov.add_column(name=col, description=text)
+    prov.add_row(kind=kind, analysis=analysis, software=f"neurosuite {__version__}")
     module.add(prov)
+    module.add(_parameters_table(parameters))
     if sources:
         table = DynamicTable(name="sources", description="input files this result was computed from")
         for col in ("identifier", "path", "sha256"):
@@ -559,7 +807,12 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
     intervals  {name: Intervals} → TimeIntervals ("trials" and "epochs" go to their standard places)
     tables     {name: DataFrame} → DynamicTables in the ``simulation`` processing module (weights, ...)
     ophys      {name: Traces} → ``processing/ophys/Fluorescence/<name>`` with one ROI per channel
-    parameters dict → JSON in ``processing/neurosuite/provenance`` so the run can be reproduced
+    parameters dict → ``processing/neurosuite/parameters`` (one row per value, JSON) so the run can be reproduced
+
+    The time range of the run is each population's SpikeTrains support [start, end) (give ``start=0,
+    end=duration`` for a simulation), stored as every unit's ``obs_intervals``: the Units table's own
+    record of when a unit was observed, which ``read_spikes`` takes as the time support and nwbinspector
+    checks the spikes against.
     overwrite  an existing ``path`` raises ``OutputExistsError`` unless True
     """
     from pynwb.misc import Units
@@ -583,7 +836,8 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
                 row = {col: (trains.metadata[col].iloc[j] if col in trains.metadata.columns else "")
                        for col in columns}
                 row = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
-                units.add_unit(spike_times=np.asarray(t), population=str(population), **row)
+                units.add_unit(spike_times=np.asarray(t), population=str(population),
+                               obs_intervals=_support(trains), **row)
         nwb.units = units
     for name, tr in (traces or {}).items():
         nwb.add_acquisition(_timeseries(tr, name))
@@ -601,13 +855,22 @@ def write_simulation(path, *, spikes=None, traces=None, stimuli=None, intervals=
     return _write_atomically(nwb, path, overwrite=overwrite)
 
 
-def _fill_results_module(module, analysis, arrays, tables, traces):
+def _support(trains):
+    """The [start, end] a SpikeTrains covers, as one obs_intervals row."""
+    return [[float(trains.start), float(trains.end)]]
+
+
+def _fill_results_module(module, analysis, arrays, tables, traces, descriptions=None):
+    descriptions = descriptions or {}
+    unknown = sorted(set(descriptions) - set(arrays or {}) - set(tables or {}) - set(traces or {}))
+    if unknown:
+        raise InvalidInputError(f"descriptions name {unknown}, which are not among the arrays, tables or traces.")
     for name, arr in (arrays or {}).items():
-        module.add(_array_table(arr, name))
+        module.add(_array_table(arr, name, descriptions.get(name)))
     for name, df in (tables or {}).items():
-        module.add(_dataframe_table(df, name, f"{analysis} table {name}"))
+        module.add(_dataframe_table(df, name, descriptions.get(name, f"{analysis} table {name}")))
     for name, tr in (traces or {}).items():
-        module.add(_timeseries(tr, name))
+        module.add(_timeseries(tr, name, descriptions.get(name)))
 
 
 def _check_analysis_name(analysis):
@@ -616,11 +879,14 @@ def _check_analysis_name(analysis):
 
 
 def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, tables=None, traces=None,
-                  spikes=None, description=None, overwrite=False):
+                  spikes=None, description=None, descriptions=None, overwrite=False):
     """Write analysis results to a NEW NWB file that names its sources (identifier, path, sha256).
 
-    arrays {name: ndarray} and tables {name: DataFrame} go to the processing module named ``analysis``;
-    traces {name: Traces} become TimeSeries there; spikes (SpikeTrains) become the Units table. An existing
+    arrays {name: ndarray} (no time axis) and tables {name: DataFrame} go to the processing module named
+    ``analysis``; traces {name: Traces} — every result with a time axis — become TimeSeries there (time first,
+    so pynapple loads them; a series with fewer time points than channels is kept as a time-first table, see
+    ``_timeseries``); spikes (SpikeTrains) become the Units table. ``descriptions`` {name: text} describe
+    arrays, tables and traces in words (default: their names). An existing
     ``path`` raises ``OutputExistsError`` unless ``overwrite=True``; a path among ``sources`` is refused even
     then (to add results to an input, use :func:`add_results_in_place`).
     """
@@ -633,11 +899,11 @@ def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, t
     nwb = _new_nwbfile(description or f"neurosuite {analysis} results", subject_id="derived",
                        subject_description="derived data: see processing/neurosuite/sources for the inputs")
     module = nwb.create_processing_module(name=analysis, description=f"{analysis} results")
-    _fill_results_module(module, analysis, arrays, tables, traces)
+    _fill_results_module(module, analysis, arrays, tables, traces, descriptions)
     if spikes is not None:
         units = Units(name="units", description=f"units analysed by {analysis}")
         for t in spikes.times:
-            units.add_unit(spike_times=np.asarray(t))
+            units.add_unit(spike_times=np.asarray(t), obs_intervals=_support(spikes))
         nwb.units = units
     _add_provenance(nwb, "results", analysis, parameters, records)
     return _write_atomically(nwb, path, overwrite=overwrite, inputs=sources)
@@ -650,7 +916,6 @@ def add_results_in_place(path, *, analysis, parameters=None, arrays=None, tables
     ``parameters`` table) to a temporary file that then replaces the original atomically: an interrupted or
     failed write leaves the original untouched.
     """
-    from hdmf.common import DynamicTable
     from pynwb import NWBHDF5IO
 
     _check_analysis_name(analysis)
@@ -665,10 +930,7 @@ def add_results_in_place(path, *, analysis, parameters=None, arrays=None, tables
                                     "analysis name or write a new results file.")
         module = nwb.create_processing_module(name=analysis, description=f"{analysis} results (added in place)")
         _fill_results_module(module, analysis, arrays, tables, traces)
-        params = DynamicTable(name="parameters", description="JSON of every parameter used for these results")
-        params.add_column(name="parameters", description="JSON")
-        params.add_row(parameters=_json(parameters or {}, "parameters"))
-        module.add(params)
+        module.add(_parameters_table(parameters))
         # the one case where a file is replaced: the user asked for exactly this file (``--in-place``)
         with atomic_path(path, overwrite=True) as tmp:
             with NWBHDF5IO(tmp, mode="w") as out:
@@ -701,6 +963,10 @@ def read_results(path):
             raise NWBContentError(f"{path}: was not written by neurosuite (no processing/{SUITE_MODULE}).")
         suite = nwb.processing[SUITE_MODULE]
         prov = suite["provenance"].to_dataframe().iloc[0]
+        if "parameters" in suite.data_interfaces:
+            parameters = _read_parameters(suite["parameters"])
+        else:  # files written before parameters had a table of their own kept one JSON cell
+            parameters = json.loads(prov["parameters"])
         sources = suite["sources"].to_dataframe().to_dict("records") if "sources" in suite.data_interfaces else []
         analysis = prov["analysis"]
         arrays, tables, traces = {}, {}, {}
@@ -710,12 +976,11 @@ def read_results(path):
                 if isinstance(obj, TimeSeries):
                     traces[name] = _timeseries_to_traces(obj, name, path)
                 elif isinstance(obj, DynamicTable):
-                    try:
-                        meta = json.loads(obj.description)
-                    except ValueError:
-                        meta = None
-                    if isinstance(meta, dict) and meta.get("kind") == "array":
-                        arrays[name] = np.asarray(obj["values"].data[:]).reshape(meta["shape"])
+                    shape = _array_shape(obj.description)
+                    if shape is not None and tuple(obj.colnames) == ("values",):
+                        arrays[name] = np.asarray(obj["values"].data[:]).reshape(shape)
+                    elif tuple(obj.colnames) == _TIME_TABLE_COLUMNS:
+                        traces[name] = _time_table_to_traces(obj, name, path)
                     else:
                         tables[name] = obj.to_dataframe().reset_index(drop=True)
-        return Results(analysis, prov["kind"], json.loads(prov["parameters"]), sources, arrays, tables, traces)
+        return Results(analysis, prov["kind"], parameters, sources, arrays, tables, traces)

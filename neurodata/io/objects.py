@@ -117,10 +117,12 @@ class Traces:
 
     Give either ``times`` (one timestamp per sample, increasing) or ``rate`` (Hz) with ``start`` (s).
     ``epochs`` labels the third axis when there is one (trial events, or conditions of an evoked file).
+    ``channel_units`` (one SI unit per channel) and ``channel_types`` (e.g. MNE's "mag", "grad", "eeg") are
+    for recordings that mix sensor kinds; ``unit`` then defaults to their distinct units ("T/m, T").
     """
 
-    def __init__(self, data, times=None, rate=None, start=0.0, channels=None, unit="a.u.", name="traces",
-                 epochs=None):
+    def __init__(self, data, times=None, rate=None, start=0.0, channels=None, unit=None, name="traces",
+                 epochs=None, channel_units=None, channel_types=None):
         self.name = name
         data = np.asarray(data)
         if data.dtype.kind not in "biuf":
@@ -152,6 +154,13 @@ class Traces:
         self.channels = list(range(data.shape[1])) if channels is None else list(channels)
         if len(self.channels) != data.shape[1]:
             raise InvalidInputError(f"{name}: {len(self.channels)} channel names for {data.shape[1]} channels.")
+        for what, values in (("channel_units", channel_units), ("channel_types", channel_types)):
+            if values is not None and len(values) != data.shape[1]:
+                raise InvalidInputError(f"{name}: {len(values)} {what} for {data.shape[1]} channels.")
+        self.channel_units = None if channel_units is None else [str(u) for u in channel_units]
+        self.channel_types = None if channel_types is None else [str(t) for t in channel_types]
+        if unit is None:
+            unit = ", ".join(dict.fromkeys(self.channel_units)) if self.channel_units else "a.u."
         self.unit = unit
         if epochs is not None and (data.ndim != 3 or len(epochs) != data.shape[2]):
             raise InvalidInputError(f"{name}: {len(epochs)} epoch labels for data of shape {data.shape}.")
@@ -190,7 +199,8 @@ class Traces:
         keep = (self.times >= start) & (self.times < end)
         if not keep.any():
             raise InvalidInputError(f"{self.name}: no samples between {start} and {end} s.")
-        common = dict(channels=self.channels, unit=self.unit, name=self.name, epochs=self.epochs)
+        common = dict(channels=self.channels, unit=self.unit, name=self.name, epochs=self.epochs,
+                      channel_units=self.channel_units, channel_types=self.channel_types)
         if self.rate:
             return Traces(self.data[keep], rate=self.rate, start=float(self.times[keep][0]), **common)
         return Traces(self.data[keep], times=self.times[keep], **common)

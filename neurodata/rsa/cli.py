@@ -25,7 +25,9 @@ def configure(subparsers):
     def data_options(q):
         q.add_argument("data", help="MNE FIF (evoked/epochs) or NWB file")
         q.add_argument("--method", default="euclidean", choices=RDM_METHODS, help="RDM distance (default euclidean)")
-        q.add_argument("--picks", default="meg", help="MNE channel selection (FIF input; default meg)")
+        q.add_argument("--picks", default="meg",
+                       help="FIF input: channels, meg (magnetometers and gradiometers; default), eeg, all, or "
+                            "comma-separated channel names")
         q.add_argument("--tmin", type=float, default=None, help="first time (s, FIF input)")
         q.add_argument("--tmax", type=float, default=None, help="last time (s, FIF input)")
         q.add_argument("--trials-table", default="trials", help="NWB intervals table with one row per trial")
@@ -48,7 +50,8 @@ def configure(subparsers):
     data_options(q)
     q.add_argument("--model", required=True,
                    help=".npy: model activations (conditions × features) or, with --model-is-rdm, a square RDM; "
-                        "rows in the order of the sorted condition labels unless --model-order is given")
+                        "rows in the data's condition order (a FIF file's order; first appearance in the "
+                        "trials table) unless --model-order is given")
     q.add_argument("--model-is-rdm", action="store_true", help="the --model file is already an RDM")
     q.add_argument("--model-order", default=None,
                    help="comma-separated condition labels giving the order of the model's rows")

@@ -22,7 +22,8 @@ class ConditionResponses:
     Attributes
     ----------
     conditions : list
-        Condition labels, in the order of the rows of ``means`` (sorted).
+        Condition labels, in the order of the rows of ``means`` (the data's order: evoked conditions as in the
+        file, Epochs by event_id, trials by first appearance in the trials table).
     means : ndarray (conditions × channels) or (conditions × channels × times)
     trials : ndarray (n_trials × channels[× times]) or None (e.g. an evoked file holds averages only)
     trial_conditions : ndarray (n_trials,) or None
@@ -75,16 +76,20 @@ def _trial_table(trials, condition):
     return df
 
 
-def _means(values, labels):
-    conds = [c.item() if isinstance(c, np.generic) else c for c in pd.unique(labels)]
-    try:
-        conds = sorted(conds)
-    except TypeError:  # mixed label types: order by their text
-        conds = sorted(conds, key=str)
+def _means(values, labels, conditions=None):
+    """Condition means in the data's own order (first appearance; the file's order), or in ``conditions``."""
+    if conditions is None:
+        conds = [c.item() if isinstance(c, np.generic) else c for c in pd.unique(labels)]
+    else:
+        conds = list(conditions)
+        missing = [c for c in conds if not np.any(labels == c)]
+        if missing:
+            raise InvalidInputError(f"conditions {missing} have no trials. Allowed values are "
+                                    f"{[str(c) for c in pd.unique(labels)]}.")
     return conds, np.stack([values[labels == c].mean(axis=0) for c in conds])
 
 
-def condition_responses(data, trials, condition="condition", window=None):
+def condition_responses(data, trials, condition="condition", window=None, conditions=None):
     """Responses per trial and per condition from spikes or traces and a trials table.
 
     Parameters
@@ -97,6 +102,8 @@ def condition_responses(data, trials, condition="condition", window=None):
         Column holding the condition label.
     window : (float, float), optional
         Response window relative to each trial's start (s); default the whole [start, stop) of the trial.
+    conditions : list, optional
+        Conditions to keep, in this order; default every label in order of first appearance in the table.
 
     Returns
     -------
@@ -134,79 +141,69 @@ def condition_responses(data, trials, condition="condition", window=None):
         channels, unit = list(data.channels), data.unit
     else:
         raise InvalidInputError(f"data must be SpikeTrains or Traces; got {type(data).__name__}.")
-    conds, means = _means(values, labels)
+    conds, means = _means(values, labels, conditions)
+    if conditions is not None:
+        keep = np.isin(labels, conds)
+        values, labels = values[keep], labels[keep]
     return ConditionResponses(conditions=conds, means=means, trials=values, trial_conditions=labels,
                               channels=channels, unit=unit)
 
 
-def responses_from_mne(obj, picks="meg", scale="channel_type", tmin=None, tmax=None):
+def responses_from_mne(obj, picks="meg", scale="channel_type", tmin=None, tmax=None, conditions=None):
     """Condition × channel × time responses from MNE Evoked (list or ``-ave.fif``) or Epochs.
+
+    A thin layer over the spine's one MEG reader, :func:`neurodata.io.read_mne` (same channels, same
+    condition order), that only turns its time-first Traces into condition-first means and scales them.
 
     Parameters
     ----------
     obj : path, mne.Evoked, list of mne.Evoked, or mne.Epochs
-    picks : str or list
-        MNE channel selection (default all MEG sensors).
+    picks : {"meg", "eeg", "all"} or list of str
+        Channel selection, as in ``read_mne`` (default the MEG sensors).
     scale : {"channel_type", "none"}
         Magnetometers (T) and gradiometers (T/m) differ by orders of magnitude; ``channel_type`` divides
         each channel type by its root-mean-square over the data so that types contribute comparably.
     tmin, tmax : float, optional
         Crop to this time window (s).
+    conditions : list of str, optional
+        Conditions to keep, in this order; default every condition in the file's order (evoked comments;
+        the event_id order of Epochs).
 
     Returns
     -------
     ConditionResponses with ``means`` (conditions × channels × times); ``trials`` for Epochs.
     """
+    import mne
+
     from ..io import read_mne
 
     if scale not in ("channel_type", "none"):
         raise InvalidInputError(f"Allowed values for 'scale' are 'channel_type', 'none', but got {scale!r} instead.")
-    import mne
-
-    if isinstance(obj, (str, os.PathLike)):
-        obj = read_mne_objects(obj)
-    items = obj if isinstance(obj, list) else [obj]
-    try:
-        picked = [o.copy().pick(picks) for o in items]
-        if tmin is not None or tmax is not None:
-            picked = [o.crop(tmin=tmin, tmax=tmax) for o in picked]
-    except ValueError as exc:
-        raise InvalidInputError(f"responses_from_mne: cannot pick/crop ({exc}).") from None
-    traces = read_mne(picked if isinstance(obj, list) else picked[0])
+    traces = read_mne(obj, picks=picks, conditions=conditions, tmin=tmin, tmax=tmax)
     data = np.array(traces.data, dtype=float)  # a writable copy: time × channels [× epochs]
     if data.ndim == 2:
         data = data[:, :, None]
-    labels = np.asarray(traces.epochs if traces.epochs is not None else [getattr(picked[0], "comment", "evoked")])
+    is_epochs = isinstance(obj, mne.BaseEpochs) or (isinstance(obj, (str, os.PathLike)) and traces.name == "epochs")
+    labels = np.asarray(traces.epochs if traces.epochs is not None else [traces.name])
     if scale == "channel_type":
-        types = np.asarray(picked[0].get_channel_types())
-        for ty in np.unique(types):
+        types = np.asarray(traces.channel_types)
+        for ty in dict.fromkeys(traces.channel_types):
             sel = types == ty
             rms = np.sqrt(np.mean(data[:, sel, :] ** 2))
             if rms > 0:
                 data[:, sel, :] /= rms
     per_item = data.transpose(2, 1, 0)  # epochs/conditions × channels × time
-    is_epochs = isinstance(items[0], mne.BaseEpochs)
-    conds, means = _means(per_item, labels)
+    if conditions is None and is_epochs:
+        present = set(labels.tolist())
+        conditions = [c for c in _event_names(obj, traces) if c in present]
+    conds, means = _means(per_item, labels, conditions)
     return ConditionResponses(conditions=conds, means=means, trials=per_item if is_epochs else None,
                               trial_conditions=labels if is_epochs else None, channels=list(traces.channels),
-                              times=np.asarray(traces.times), unit="a.u." if scale == "channel_type" else "SI")
+                              times=np.asarray(traces.times),
+                              unit="a.u." if scale == "channel_type" else traces.unit)
 
 
-def read_mne_objects(path):
-    """Load an MNE FIF file as MNE objects (a list of Evoked for ``-ave.fif``, Epochs for ``-epo.fif``)."""
-    from pathlib import Path
-
-    import mne
-
-    from ..errors import DataFileError
-
-    path = Path(path)
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file.")
-    try:
-        with mne.utils.use_log_level("error"):
-            if "-epo.fif" in path.name:
-                return mne.read_epochs(path)
-            return list(mne.read_evokeds(path))
-    except Exception as exc:
-        raise DataFileError(f"{path}: cannot be read by MNE ({type(exc).__name__}: {exc}).") from None
+def _event_names(obj, traces):
+    """Event names of Epochs in the file's event_id order (labels seen first otherwise)."""
+    event_id = getattr(obj, "event_id", None)
+    return list(event_id) if event_id else list(dict.fromkeys(traces.epochs))
