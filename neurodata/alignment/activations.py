@@ -6,23 +6,32 @@ import numpy as np
 
 from ..deep import import_torch, torch_runtime
 from ..errors import InvalidInputError
-from ..utils import check_array, check_scalar
+from ..inputs import check_data
+from ..utils import check_scalar
 
 __all__ = ["record_activations", "as_activations"]
 
 
 def as_activations(arrays, names=None):
-    """Dict name → float array (stimuli × features) from arrays, a dict of arrays, or Traces-like objects.
+    """Dict name → new float array (stimuli × features) from arrays, a dict or list of them, or spine objects.
 
-    Arrays with more than 2 dimensions are flattened after the first (stimulus) axis; objects with a ``.data``
-    attribute (the spine's Traces, stimuli first) are accepted. All must have the same number of stimuli.
+    Arrays with more than 2 dimensions are flattened after the first (stimulus) axis. Spine ``Traces`` are
+    **time first** (time × channels[× epochs]), so their rows are time samples, not stimuli: an epoched
+    Traces (time × channels × epochs, e.g. ``read_mne`` of an evoked or epochs file) gives one row per epoch
+    (its channels × times flattened); a continuous 2-D Traces is refused — average it per stimulus first
+    (``neurodata.rsa.condition_responses``). A ``ConditionResponses`` gives one row per condition. All must
+    have the same number of stimuli.
     """
     if isinstance(arrays, dict):
         items = list(arrays.items())
     else:
-        if isinstance(arrays, np.ndarray) or hasattr(arrays, "data"):
+        if isinstance(arrays, np.ndarray) or hasattr(arrays, "data") or hasattr(arrays, "means"):
             arrays = [arrays]
-        arrays = list(arrays)
+        try:
+            arrays = list(arrays)
+        except TypeError:
+            raise InvalidInputError(f"as_activations: expected arrays, a dict or a list of them; got "
+                                    f"{type(arrays).__name__}.") from None
         names = names or [f"layer{i}" for i in range(len(arrays))]
         if len(names) != len(arrays):
             raise InvalidInputError(f"{len(names)} names for {len(arrays)} arrays.")
@@ -31,15 +40,29 @@ def as_activations(arrays, names=None):
         raise InvalidInputError("no activations given.")
     out = {}
     for name, a in items:
-        a = getattr(a, "data", a)
-        arr = check_array(a, f"activations {name!r}", ndim=None)
-        if arr.ndim < 2:
-            raise InvalidInputError(f"activations {name!r} must be (stimuli × features…); got shape {arr.shape}.")
-        out[str(name)] = arr.reshape(arr.shape[0], -1)
+        out[str(name)] = _stimuli_first(a, f"activations {name!r}")
     n = {v.shape[0] for v in out.values()}
     if len(n) > 1:
         raise InvalidInputError(f"activations have different numbers of stimuli: {sorted(n)}.")
     return out
+
+
+def _stimuli_first(a, what):
+    """One activation source as (stimuli × features), through the suite's input contract."""
+    from ..io import Traces
+
+    if isinstance(a, Traces):
+        if a.data.ndim != 3:
+            raise InvalidInputError(f"as_activations: {what} is a Traces of shape {a.data.shape} (time × "
+                                    "channels): its rows are time samples, not stimuli. Average it per stimulus "
+                                    "first (neurodata.rsa.condition_responses(traces, trials).means), or pass an "
+                                    "epoched Traces (time × channels × epochs).")
+        a = np.transpose(a.data, (2, 1, 0))  # epochs (stimuli) × channels × time
+    arr = check_data(a, method="as_activations", name=what, ndim=None, axes=("stimuli", "features"),
+                     conditions=True)
+    if arr.ndim < 2:
+        raise InvalidInputError(f"{what} must be (stimuli × features…); got shape {arr.shape}.")
+    return arr.reshape(arr.shape[0], -1)
 
 
 def record_activations(model, stimuli, layers, *, batch_size=64, device="cpu", n_threads=None):

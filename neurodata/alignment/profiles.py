@@ -13,7 +13,9 @@ from scipy import stats
 
 from ..errors import InvalidInputError
 from ..utils import check_array, check_option, progress
-from .ridge import DEFAULTS, encoding_scores
+from ..inputs import check_data
+from .activations import as_activations
+from .ridge import DEFAULTS, check_folds, encoding_scores
 
 __all__ = ["layer_profile", "best_layers", "spatial_score", "temporal_profile", "temporal_score"]
 
@@ -43,12 +45,16 @@ def layer_profile(layers, regions, *, alphas=DEFAULTS.alphas, cv=DEFAULTS.cv, in
     One ridge fit per layer serves all regions (their targets are stacked).
     """
     layer_names, layer_arrays = _named(layers, "layer")
+    layer_arrays = list(as_activations(layer_arrays).values())  # the input contract: numeric, finite, 2-D
     region_names, region_arrays = _named(regions, "region")
-    region_arrays = [check_array(r, f"region {n!r}", ndim=(1, 2)).reshape(np.shape(r)[0], -1)
+    region_arrays = [check_data(r, method="layer_profile", name=f"region {n!r}", ndim=(1, 2),
+                                axes=("stimuli", "targets"))
                      for n, r in zip(region_names, region_arrays)]
+    region_arrays = [r.reshape(r.shape[0], -1) for r in region_arrays]
     n = region_arrays[0].shape[0]
     if any(r.shape[0] != n for r in region_arrays) or any(np.shape(l)[0] != n for l in layer_arrays):
         raise InvalidInputError("all layers and regions must have the same number of stimuli (rows).")
+    check_folds(cv, inner_cv, n, "layer_profile")
     bounds = np.cumsum([0] + [r.shape[1] for r in region_arrays])
     Y = np.hstack(region_arrays)
     ceiling = None
@@ -100,11 +106,15 @@ def temporal_profile(layers, meg, *, alphas=DEFAULTS.alphas, cv=DEFAULTS.cv, inn
                      verbose=True):
     """Encoding time course of every layer on MEG → (layers × times) mean r across sensors.
 
-    ``meg`` is (stimuli × sensors × times); every (sensor, time) is one target of a single ridge fit per layer.
+    ``meg`` is (stimuli × sensors × times) — an array or a ConditionResponses from ``responses_from_mne``
+    (conditions × channels × times) — and every (sensor, time) is one target of a single ridge fit per layer.
     """
     _, layer_arrays = _named(layers, "layer")
-    m = check_array(meg, "meg", ndim=3)
+    layer_arrays = list(as_activations(layer_arrays).values())
+    m = check_data(meg, method="temporal_profile", name="meg", ndim=3, axes=("stimuli", "sensors", "times"),
+                   conditions=True)
     n, n_sensors, n_times = m.shape
+    check_folds(cv, inner_cv, n, "temporal_profile")
     Y = m.transpose(0, 2, 1).reshape(n, n_times * n_sensors)  # time-major blocks of sensors
     out = np.empty((len(layer_arrays), n_times))
     for i, X in enumerate(progress(layer_arrays, total=len(layer_arrays), desc="layers", verbose=verbose)):

@@ -13,9 +13,11 @@ import numpy as np
 
 from ..base import Estimator
 from ..errors import InvalidInputError
+from ..inputs import check_data
 from ..utils import check_array, check_scalar
 
-__all__ = ["EncodingDefaults", "RidgeEncoder", "encoding_scores", "EncodingResult", "pearson_columns"]
+__all__ = ["EncodingDefaults", "RidgeEncoder", "check_folds", "encoding_scores", "EncodingResult",
+           "pearson_columns"]
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,10 @@ def pearson_columns(a, b):
 
 
 def _check_xy(X, Y, owner):
-    X = check_array(X, "X", ndim=(1, 2), min_rows=2, dtype=None)
-    Y = check_array(Y, "Y", ndim=(1, 2), min_rows=2, dtype=None)
-    if X.dtype.kind != "f":
-        X = X.astype(float)
+    # the suite's input contract (stimuli first; no orientation rule: features ≫ stimuli and the reverse are
+    # both common); float32 stays float32 for speed
+    X = check_data(X, method=owner, name="X", ndim=(1, 2), axes=("stimuli", "features"), min_rows=2, dtype=None)
+    Y = check_data(Y, method=owner, name="Y", ndim=(1, 2), axes=("stimuli", "targets"), min_rows=2, dtype=None)
     X = X.reshape(X.shape[0], -1)
     Y = Y.reshape(Y.shape[0], -1).astype(X.dtype, copy=False)
     if X.shape[0] != Y.shape[0]:
@@ -168,6 +170,22 @@ def _check_alphas(alphas, owner):
     if alphas.size == 0 or np.any(~np.isfinite(alphas)) or np.any(alphas <= 0):
         raise InvalidInputError(f"The 'alphas' parameter of {owner} must be positive finite numbers. Got {alphas!r}.")
     return np.sort(alphas)
+
+
+def check_folds(cv, inner_cv, n_stimuli, owner):
+    """Fold counts for nested CV on ``n_stimuli``; the message names the stimulus count and the largest
+    usable value (each outer fold must leave >= 2 stimuli per fold), not only a range."""
+    for name, value in (("cv", cv), ("inner_cv", inner_cv)):
+        check_scalar(value, name, owner, kind=int, low=2)
+    limit = n_stimuli // 2
+    if limit < 2:
+        raise InvalidInputError(f"{owner}: only {n_stimuli} stimuli; nested cross-validation needs at least 4 "
+                                "(2 folds of >= 2 stimuli).")
+    for name, value in (("cv", cv), ("inner_cv", inner_cv)):
+        if value > limit:
+            raise InvalidInputError(f"{owner}: only {n_stimuli} stimuli, so {name} must be <= {limit} (each fold "
+                                    f"needs >= 2 stimuli); got {name}={value}. Use {name} <= {limit}, or more "
+                                    "stimuli.")
 
 
 class RidgeEncoder(Estimator):
@@ -265,8 +283,7 @@ def encoding_scores(X, Y, *, alphas=DEFAULTS.alphas, cv=DEFAULTS.cv, inner_cv=DE
                                 f"instead.")
     X, Y = _check_xy(X, Y, "encoding_scores")
     alphas = _check_alphas(alphas, "encoding_scores")
-    check_scalar(cv, "cv", "encoding_scores", kind=int, low=2, high=X.shape[0] // 2)
-    check_scalar(inner_cv, "inner_cv", "encoding_scores", kind=int, low=2, high=X.shape[0] // 2)
+    check_folds(cv, inner_cv, X.shape[0], "encoding_scores")
     design = _Design(X)
     r_folds, alpha_folds = [], []
     for train, test in _folds(X.shape[0], cv):

@@ -208,9 +208,11 @@ def _condensed_rdms(resp, method):
     """(times × condition pairs) for time-resolved responses, (1 × pairs) for static ones."""
     from ..rsa.rdm import compute_rdm, time_resolved_rdms
 
+    # the ConditionResponses itself, not its means: it declares its orientation (conditions × channels), so
+    # 5 conditions on 4 units are not taken for a transposed array
     if resp.means.ndim == 3:
-        return time_resolved_rdms(resp.means, method=method)
-    return compute_rdm(resp.means, method=method)[np.triu_indices(len(resp.conditions), k=1)][None, :]
+        return time_resolved_rdms(resp, method=method)
+    return compute_rdm(resp, method=method)[np.triu_indices(len(resp.conditions), k=1)][None, :]
 
 
 _RSA_DESCRIPTIONS = {

@@ -19,7 +19,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InvalidInputError
-from ..utils import check_array, check_scalar
+from ..inputs import check_data
+from ..utils import check_scalar
 
 _TRUNCATE = 4.0  # Gaussian kernels are cut at 4 SD (scipy's default)
 
@@ -98,7 +99,8 @@ def compute_affinity(traces, *, smooth, window, z=2.0, step=1, dtype=np.float32,
     -------
     affinity : array (ceil(time / step) × n_pairs) in [0, 1], pairs ordered as :func:`pair_indices`.
     """
-    x = check_array(traces, "traces", ndim=2)
+    x = check_data(traces, method="compute_affinity", name="traces", ndim=2, axes=("frames", "neurons"),
+                   orientation="long")
     n_times, n_neurons = x.shape
     check_scalar(smooth, "smooth", "compute_affinity", low=0.0, low_inclusive=False)
     check_scalar(window, "window", "compute_affinity", low=0.0, low_inclusive=False)

@@ -14,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..base import Estimator
 from ..errors import ConvergenceWarning, InvalidInputError
+from ..inputs import check_data
 from ..utils import check_option, check_random_state, check_scalar, logger, progress
 
 
@@ -147,16 +148,11 @@ class NTF(Estimator):
 
     def _validate(self, tensor):
         name = type(self).__name__
-        if isinstance(tensor, np.ndarray) and tensor.dtype in (np.float32, np.float64) and tensor.flags.c_contiguous:
-            x = tensor  # read only; never copied (whole-brain tensors are GBs)
-            if not np.all(np.isfinite(x)):
-                raise InvalidInputError("tensor contains NaN or infinite values.")
-        else:
-            x = np.ascontiguousarray(np.asarray(tensor, dtype=float))
-            if not np.all(np.isfinite(x)):
-                raise InvalidInputError("tensor contains NaN or infinite values.")
-        if x.ndim != 3:
-            raise InvalidInputError(f"tensor must be 3-way (time × animals × pairs); got shape {x.shape}.")
+        # the suite's input contract, without a copy: NTF only reads the tensor (whole-brain tensors are GBs)
+        keep = isinstance(tensor, np.ndarray) and tensor.dtype in (np.float32, np.float64) and tensor.flags.c_contiguous
+        x = np.ascontiguousarray(check_data(tensor, method=f"{name}.fit", name="tensor", ndim=3,
+                                            axes=("time points", "animals", "pairs"),
+                                            dtype=None if keep else float, copy=False))
         if np.any(x < 0):
             raise InvalidInputError("tensor must be non-negative for NTF; got negative entries.")
         if not np.any(x > 0):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..base import Estimator
 from ..errors import ConvergenceWarning, InvalidInputError
+from ..inputs import check_data
 from ..utils import check_option, check_random_state, check_scalar
 
 _EPS = 1e-10
@@ -148,13 +149,11 @@ class WeightedSBM(Estimator):
 
     def _validate(self, weights):
         name = type(self).__name__
-        w = np.array(weights, dtype=float, copy=True)
-        if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        w = check_data(weights, method=f"{name}.fit", name="weights", ndim=2, axes=("nodes", "nodes"))
+        if w.shape[0] != w.shape[1]:
             raise InvalidInputError(f"weights must be a square (N × N) matrix; got shape {w.shape}.")
         if w.shape[0] < 2:
             raise InvalidInputError(f"weights must have at least 2 nodes; got {w.shape[0]}.")
-        if not np.all(np.isfinite(w)):
-            raise InvalidInputError("weights contain NaN or infinite values.")
         if np.any(w < 0):
             raise InvalidInputError("weights must be non-negative (exponential edge weights).")
         if not np.allclose(w, w.T, rtol=1e-6, atol=1e-12 * max(w.max(), 1e-300)):

@@ -1,26 +1,19 @@
 """Assemble the (time × animals × pairs) affinity tensor from one or many recordings."""
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidInputError, NeurosuiteWarning
-from ..io.objects import Traces
 from .affinity import compute_affinity
 
 
-def as_traces(recording, rate=None, name="recording"):
-    """A recording as Traces: Traces unchanged, an NWB path read with ``read_traces``, an array (time ×
-    neurons) wrapped with ``rate`` (Hz, required for arrays)."""
-    if isinstance(recording, Traces):
-        return recording
-    if isinstance(recording, (str, Path)):
-        from ..io import read_traces
-        return read_traces(recording)
-    if rate is None:
-        raise InvalidInputError(f"{name}: an array recording needs rate= (frames per second) so that the "
-                                "smoothing and window (seconds) can be converted to frames.")
-    return Traces(np.asarray(recording), rate=rate, name=name)
+def as_traces(recording, rate=None, name="recording", method="DynamicConnectome.fit"):
+    """A recording as Traces (time × neurons) through the suite's input contract (``neurodata.inputs``):
+    Traces as they are, an NWB path read with ``read_traces``, an array wrapped with ``rate`` (Hz, required
+    for arrays). A bare array with far fewer frames than neurons is refused as transposed."""
+    from ..inputs import as_time_traces
+
+    return as_time_traces(recording, method=method, name=name, rate=rate, orientation="long", takes_bin_size=False)
 
 
 def _frame_rate(tr):

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import InvalidInputError
+from ..inputs import check_data
 from ..utils import check_array, check_option
 from .topology import as_condensed
 
@@ -57,28 +58,38 @@ def compute_rdm(patterns, method="euclidean"):
 
     Parameters
     ----------
-    patterns : array (conditions × channels)
+    patterns : array (conditions × channels), or ConditionResponses (its 2-D ``means``)
     method : {"euclidean", "sqeuclidean", "correlation"}
         Euclidean distance, its square, or 1 − Pearson correlation across channels.
 
     Returns
     -------
     ndarray (conditions × conditions), symmetric with a zero diagonal.
+
+    Orientation ("transposed" here): rows are conditions. A channels × conditions array shows as far more
+    rows than columns (306 sensors × 8 conditions → a 306 × 306 "RDM" of sensors). A shape cannot prove it,
+    since many conditions in a low-dimensional space are legitimate (120 spiral points in 2-D, 1000 stimuli
+    × 16 model features); so rows ≥ 4 × columns with ≥ 4 columns gives a ``NeurosuiteWarning`` (silenced by
+    passing a ``ConditionResponses``, which declares its orientation), and points in ≤ 3 dimensions never
+    warn. Non-numeric, ragged, empty or NaN patterns raise ``InvalidInputError``.
     """
     check_option(method, "method", RDM_METHODS)
-    x = check_array(patterns, "patterns", ndim=2, min_rows=3)
+    x = check_data(patterns, method="compute_rdm", name="patterns", ndim=2, axes=("conditions", "channels"),
+                   orientation="conditions", min_rows=3, conditions=True)
     return _pairwise(x, method)
 
 
 def time_resolved_rdms(patterns, method="euclidean"):
-    """One RDM per time point from ``patterns`` of shape (conditions × channels × times).
+    """One RDM per time point from ``patterns`` of shape (conditions × channels × times), or a
+    ConditionResponses with such ``means``; orientation checked as in :func:`compute_rdm`.
 
     Returns
     -------
     ndarray (times × n_pairs): condensed RDMs (upper triangles, row-major), one row per time point.
     """
     check_option(method, "method", RDM_METHODS)
-    x = check_array(patterns, "patterns", ndim=3, min_rows=3)
+    x = check_data(patterns, method="time_resolved_rdms", name="patterns", ndim=3,
+                   axes=("conditions", "channels", "times"), orientation="conditions", min_rows=3, conditions=True)
     iu = np.triu_indices(x.shape[0], k=1)
     return np.stack([_pairwise(np.ascontiguousarray(x[:, :, t]), method)[iu] for t in range(x.shape[2])])
 
