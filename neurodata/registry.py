@@ -55,6 +55,8 @@ COMPONENTS = (
     Component("alignment", "analysis", cli="neurodata.alignment.cli", commands=("align",)),
     Component("bicluster", "analysis", cli="neurodata.bicluster.cli", commands=("bicluster",),
               analysis="neurodata.batch.analyses:bicluster", demo="demo_steps.bicluster:demo"),
+    # no demo step until it reaches the numbers (#22; models/gondur_2023_mmgpvae.json)
+    Component("mmgpvae", "analysis", cli="neurodata.mmgpvae.cli", commands=("mmgpvae",)),
     Component("batch", "driver", cli="neurodata.batch_cli", commands=("batch",)),
 )
 

@@ -314,7 +314,7 @@ def test_cli_writes_latents_and_gp_hyperparameters(testdata, tmp_path, one_threa
     cli.configure(parser.add_subparsers())
     out = tmp_path / "latents.nwb"
     args = parser.parse_args(["mmgpvae", str(testdata / HD_FILE), "--modality", "units", "--modality",
-                              "CompassDirection/ry", "--bin-size", "0.5", "--trial-bins", "20", "--epochs", "2",
+                              "CompassDirection/ry", "--bin-size", "0.5", "--n-trial-bins", "20", "--n-epochs", "2",
                               "--torch-device", "cpu", "--torch-threads", "1", "--out", str(out), "--quiet"])
     assert args.func(args) == 0
     res = io.read_results(out)
