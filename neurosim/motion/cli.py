@@ -108,14 +108,18 @@ def _train(args):
     return 0
 
 
+def _model_and_held_out(args):
+    """The trained detector of --model and the held-out movies (--events, or generated from its config)."""
+    from .model import HeterogeneousDelayClassifier
+
+    clf = HeterogeneousDelayClassifier.load(args.model, device=args.torch_device, n_threads=args.torch_threads)
+    return (clf, *_held_out(args, clf.config_))
+
+
 def _evaluate(args):
     from neurodata.io import write_results
 
-    from .model import HeterogeneousDelayClassifier
-
-    clf = HeterogeneousDelayClassifier.load(args.model, device=args.torch_device,
-                                            n_threads=args.torch_threads)
-    events, labels = _held_out(args, clf.config_)
+    clf, events, labels = _model_and_held_out(args)
     evidence = clf.evidence(events, readout=args.readout)
     skip = clf.config_.kernel_size[0] - 1
     predicted = evidence.argmax(axis=1)
@@ -133,12 +137,9 @@ def _prune(args):
 
     from neurodata.io import write_results
 
-    from .model import HeterogeneousDelayClassifier
     from .prune import half_accuracy_point, pruning_curve
 
-    clf = HeterogeneousDelayClassifier.load(args.model, device=args.torch_device,
-                                            n_threads=args.torch_threads)
-    events, labels = _held_out(args, clf.config_)
+    clf, events, labels = _model_and_held_out(args)
     n_total = np.count_nonzero(clf.kernel_)
     curve = pruning_curve(clf, events, labels, fractions=np.geomspace(1, 1 / n_total, args.n_fractions),
                           verbose=not args.quiet)
