@@ -74,6 +74,17 @@ def test_continuation_starts_from_the_learned_readouts():
         simulate(par, seed=0, device="runtime", target="numpy", reservoir=res, initial_weights=state[:2])
 
 
+def test_unknown_device_names_the_backends_devices():
+    """The device is checked against the one tuple in neurosim.backends, before anything is drawn or built."""
+    from neurodata.errors import InvalidInputError
+    from neurosim.backends import DEVICES
+    from neurosim.reservoir.network import simulate
+    par = Paradigm([100], [1.0], 1, trial_ms=200, iti_ms=100)
+    with pytest.raises(InvalidInputError, match="Did you mean 'cpp_standalone'") as info:
+        simulate(par, device="cpp_standlone")
+    assert all(repr(name) in str(info.value) for name in DEVICES)
+
+
 def test_thalamic_noise_is_standard_normal():
     """The counter-based ziggurat (NumPy twin of thalamic_noise.h): 10^6 draws over 1000 neurons x 1000 steps are
     N(0, 1) (KS distance < 1.36/sqrt(n), the 5 % critical value; tail mass beyond the ziggurat's 3.654 within 10 %
