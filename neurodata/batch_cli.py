@@ -16,6 +16,16 @@ def add_execution_options(parser):
                              "or 'local' for a LocalCluster of --workers processes")
 
 
+def add_resumable_output(parser, driver, items, contents):
+    """--workers/--scheduler and --out DIR for a resumable driver (batch, sweep): finished ``items`` in the
+    folder are skipped on a rerun, and --overwrite only replaces files that no earlier run of ``driver`` wrote."""
+    add_execution_options(parser)
+    add_common_options(parser, out_help=f"output folder ({contents}); finished {items} in it are kept and skipped",
+                       overwrite_help=f"replace files in the output folder that no earlier {driver} wrote "
+                                      f"(default: keep them and report their {items} as failed)")
+    parser.set_defaults(out_is_folder=True)
+
+
 def report(summary, what, quiet, name_column="file"):
     """One line on stdout; each failure on stderr; exit code 1 if anything failed."""
     import sys
@@ -44,12 +54,8 @@ def configure(subparsers):
     p.add_argument("files", nargs="+", help="input NWB files")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="an analysis parameter (e.g. bin_size=0.01); repeat for more")
-    add_execution_options(p)
-    add_common_options(p, out_help="output folder (a results NWB per input, summary.csv, summary.nwb); "
-                                   "finished files in it are kept and skipped",
-                       overwrite_help="replace files in the output folder that no earlier batch wrote (default: "
-                                      "keep them and report their inputs as failed)")
-    p.set_defaults(func=_batch, out_is_folder=True)
+    add_resumable_output(p, "batch", "inputs", "a results NWB per input, summary.csv, summary.nwb")
+    p.set_defaults(func=_batch)
 
 
 def _batch(args):

@@ -1,8 +1,7 @@
 """``neurosim sweep CARD --grid 'param=v1,v2,…' … --out DIR``: one simulation per grid point, on this machine
 or a Dask cluster. The sweepable cards come from neurosim.registry.
 """
-from neurodata.batch_cli import add_execution_options, report
-from neurodata.cli import add_common_options
+from neurodata.batch_cli import add_resumable_output, report
 
 from .registry import simulations
 
@@ -22,12 +21,8 @@ def configure(subparsers):
                    help="a parameter held fixed (e.g. device=cpp_standalone); repeat for more")
     p.add_argument("--n-repeats", type=int, default=1,
                    help="runs per grid point with different seeds (default 1)")
-    add_execution_options(p)
-    add_common_options(p, out_help="output folder (NWB per run, summary.csv, summary.nwb); finished runs in it "
-                                   "are kept and skipped",
-                       overwrite_help="replace files in the output folder that no earlier sweep wrote (default: "
-                                      "keep them and report their runs as failed)")
-    p.set_defaults(func=_sweep, out_is_folder=True)
+    add_resumable_output(p, "sweep", "runs", "NWB per run, summary.csv, summary.nwb")
+    p.set_defaults(func=_sweep)
 
 
 def _sweep(args):
