@@ -241,3 +241,28 @@ def test_estimator_errors():
         _tiny(n_embd=15).fit(_poisson(n_units=2, duration=5.0))
     with pytest.raises(InvalidInputError, match="not fitted"):
         _tiny().score(_poisson(n_units=2, duration=5.0))
+
+
+# ----------------------------------------------------------------------------------------------- ground truth
+def test_edge_auroc_on_a_hand_made_score():
+    from neurodata.neuroformer.connectivity import edge_auroc
+
+    adj = np.zeros((3, 3), bool)
+    adj[0, 1] = adj[0, 2] = True
+    score = np.array([[0, 5, 4], [1, 0, 2], [0.5, 4.5, 0]], float)
+    # edges (5, 4) vs non-edges (1, 2, 0.5, 4.5): 7 of 8 pairs ranked right; direction 4/4
+    assert edge_auroc(score, adj) == {"edge": 7 / 8, "direction": 1.0}
+
+
+def test_hub_network_through_nwb_and_the_classical_baselines(tmp_path):
+    from neurodata.io import read_spikes
+    from neurodata.neuroformer.connectivity import cross_correlogram_connectivity, edge_auroc
+    from neurosim.groundtruth.neuroformer import write_hub_network
+
+    net = write_hub_network(tmp_path / "hubs.nwb", n_neurons=12, n_hubs=2, n_targets=4, duration=120.0, seed=3)
+    adj = net.adjacency
+    assert adj.sum() == 8 and not adj[:, :2].any() and not (adj & adj.T).any()
+    spikes = read_spikes(tmp_path / "hubs.nwb")
+    assert spikes.n_units == 12 and spikes.n_spikes == net.spikes.n_spikes
+    auc = edge_auroc(cross_correlogram_connectivity(spikes), adj)
+    assert auc["edge"] > 0.9 and auc["direction"] > 0.9

@@ -140,6 +140,12 @@ class Neuroformer(Estimator):
 
     def _batch(self, data, index):
         b = {k: v[index] for k, v in data.items()}
+        # trim the padding every row of this batch shares: attention cost follows the batch's longest window
+        pad = self.tokenizer_.id_pad
+        cur = int((b["id"] != pad).sum(1).max()) + 1  # inputs up to EOS, targets up to the first PAD
+        past = int((b["past_id"] != pad).sum(1).max())
+        b["id"], b["dt"] = b["id"][:, :cur], b["dt"][:, :cur]
+        b["past_id"], b["past_dt"] = b["past_id"][:, :past], b["past_dt"][:, :past]
         past_valid = b["past_id"] != self.tokenizer_.id_pad
         args = (b["id"][:, :-1], b["dt"][:, :-1], b["past_id"], b["past_dt"], past_valid, b.get("behavior"))
         return args, b["id"][:, 1:], b["dt"][:, 1:]
