@@ -96,7 +96,7 @@ def _as_numeric(data, *, method, name, dtype, copy):
                                 f"shape {arr.shape}).")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    elif arr.dtype.kind != "f":
+    elif arr.dtype not in (np.float32, np.float64):  # float16 overflows in products (a 181² sum of squares)
         arr = arr.astype(float)
     return arr
 
@@ -196,7 +196,7 @@ def check_data(data, *, method, name="data", ndim=2, axes=("time points", "chann
     counts : bool
         Values must be non-negative integers (a count model).
     dtype : numpy dtype or None
-        Result dtype; None keeps float32/float64 and makes other numbers float64.
+        Result dtype; None keeps float32/float64 and makes other numbers (float16 included) float64.
     copy : bool
         Always True except for read-only callers of huge arrays (NTF), which may get the caller's array back.
     conditions : bool

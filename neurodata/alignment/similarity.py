@@ -8,14 +8,15 @@ unit-Frobenius scaling.
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..utils import check_array, check_option
+from ..inputs import check_data
+from ..utils import check_option
 
 __all__ = ["cka", "procrustes_distance"]
 
 
 def _pair(X, Y, owner, min_rows=2):
-    X = check_array(X, "X", ndim=(1, 2), min_rows=min_rows)
-    Y = check_array(Y, "Y", ndim=(1, 2), min_rows=min_rows)
+    X = check_data(X, method=owner, name="X", ndim=(1, 2), axes=("stimuli", "features"), min_rows=min_rows)
+    Y = check_data(Y, method=owner, name="Y", ndim=(1, 2), axes=("stimuli", "features"), min_rows=min_rows)
     X = X.reshape(X.shape[0], -1)
     Y = Y.reshape(Y.shape[0], -1)
     if X.shape[0] != Y.shape[0]:

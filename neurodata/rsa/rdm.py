@@ -140,7 +140,7 @@ def crossnobis(trials, conditions, partitions=None, noise="shrinkage"):
     normalised by the number of channels (as in rsatoolbox) and are unbiased, so they can be negative.
     """
     check_option(noise, "noise", ("shrinkage", "diagonal", "identity"))
-    x = check_array(trials, "trials", ndim=2, min_rows=2)
+    x = check_data(trials, method="crossnobis", name="trials", ndim=2, axes=("trials", "channels"), min_rows=2)
     labels = np.asarray(conditions)
     if labels.shape != (x.shape[0],):
         raise InvalidInputError(f"conditions must have one label per trial ({x.shape[0]}); got shape {labels.shape}.")
