@@ -57,6 +57,8 @@ COMPONENTS = (
               analysis="neurodata.batch.analyses:bicluster", demo="demo_steps.bicluster:demo"),
     # no demo step until it reaches the numbers (#22; models/gondur_2023_mmgpvae.json)
     Component("mmgpvae", "analysis", cli="neurodata.mmgpvae.cli", commands=("mmgpvae",)),
+    Component("neuroformer", "analysis", cli="neurodata.neuroformer.cli", commands=("neuroformer",),
+              analysis="neurodata.neuroformer.analysis:pretrain"),
     Component("batch", "driver", cli="neurodata.batch_cli", commands=("batch",)),
 )
 

@@ -119,6 +119,10 @@ CASES = {
     "rsa": (_trials_file, ["rsa", "rdm"], {}),
     "connectome": (_calcium_file, ["connectome", "--rank", "2", "--resolution", "1.0"],
                    {"rank": 2, "resolution": 1.0}),
+    "neuroformer": (SPIKES, ["neuroformer", "pretrain", "--n-epochs", "1", "--n-embedding-dims", "8", "--n-heads", "2",
+                             "--n-layers", "1", "--torch-device", "cpu", "--torch-threads", "1"],
+                    {"epochs": 1, "n_embd": 8, "n_head": 2, "n_state": 1, "n_history": 1, "n_self": 1,
+                     "device": "cpu", "n_threads": 1}),
 }
 
 

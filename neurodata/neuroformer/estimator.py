@@ -4,8 +4,8 @@ import numbers
 import numpy as np
 
 from ..base import DEFAULT_VERBOSE, Estimator
-from ..deep import TrainingLoop, import_torch, torch_runtime
-from ..errors import InvalidInputError
+from ..deep import TrainingLoop, import_torch, load_state, save_state, torch_runtime
+from ..errors import DataFileError, InvalidInputError
 from ..io import SpikeTrains
 from ..utils import check_random_state, check_scalar, progress
 from .tokenizer import SpikeTokenizer
@@ -132,6 +132,7 @@ class Neuroformer(Estimator):
 
     # ------------------------------------------------------------------ tensors
     def _tensors(self, tokens, device, behavior=None):
+        self.net_.to(device)  # a loaded model sits on the CPU until it runs
         keys = ("id", "dt", "past_id", "past_dt")
         out = {k: torch.as_tensor(getattr(tokens, k), device=device) for k in keys}
         if behavior is not None:
@@ -240,6 +241,42 @@ class Neuroformer(Estimator):
         params["seed"] = params["seed"] if isinstance(params["seed"], (int, type(None))) else "generator"
         return {"params": params, "n_units": spikes.n_units, "n_spikes": spikes.n_spikes,
                 "block": self.block_, "past_block": self.past_block_, "n_behavior": self.n_behavior_features_}
+
+    # ------------------------------------------------------------------ files
+    MODEL_FORMAT = "neurosuite.neuroformer.model/1"
+
+    def save(self, path, *, overwrite=False):
+        """Write the fitted model (hyper-parameters, tokenizer, sizes, weights) to a torch file atomically."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if k != "seed" or isinstance(v, (int, type(None)))}
+        state = {"format": self.MODEL_FORMAT, "params": params, "tokenizer": self.tokenizer_.get_params(),
+                 "block": self.block_, "past_block": self.past_block_, "n_behavior": self.n_behavior_features_,
+                 "history": self.history_, "weights": self.net_.state_dict()}
+        if self.n_behavior_features_:
+            state["behavior_mean"] = [float(v) for v in self.behavior_mean_]
+            state["behavior_std"] = [float(v) for v in self.behavior_std_]
+        return save_state(path, state, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path, **overrides):
+        """A fitted Neuroformer from a file written by :meth:`save`; ``overrides`` (e.g. ``device=``) replace
+        saved hyper-parameters that do not change the network."""
+        state = load_state(path, what="Neuroformer model file")
+        if not isinstance(state, dict) or state.get("format") != cls.MODEL_FORMAT:
+            raise DataFileError(f"{path} is not a Neuroformer model written by Neuroformer.save.")
+        model = cls(**{**state["params"], **overrides})
+        tok = state["tokenizer"]
+        model.tokenizer_ = SpikeTokenizer(tok["n_units"], window=tok["window"], past=tok["past"], dt=tok["dt"],
+                                          max_dt=tok["max_dt"], stride=tok["stride"])
+        model.block_, model.past_block_ = state["block"], state["past_block"]
+        model.n_behavior_features_, model.history_ = state["n_behavior"], state["history"]
+        if model.n_behavior_features_:
+            model.behavior_mean_ = np.asarray(state["behavior_mean"])
+            model.behavior_std_ = np.asarray(state["behavior_std"])
+        model.net_ = model._build()
+        model.net_.load_state_dict(state["weights"])
+        model.net_.eval()
+        return model
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self):
