@@ -6,7 +6,9 @@
 
 ``layers.npz`` holds one (stimuli × features…) array per model layer, in depth order (e.g. saved from
 ``record_activations`` or reservoir states); ``regions.npz`` one (stimuli × targets) array per brain region,
-in hierarchy order; ``meg.npy`` is (stimuli × sensors × times). Rows are stimuli in the same order everywhere.
+in hierarchy order; ``meg.npy`` is (stimuli × sensors × times), or the MEG is an MNE FIF file (``-ave.fif``: one
+stimulus per evoked condition, in the file's order or ``--conditions``; ``-epo.fif``: one per epoch) read by the
+spine's MEG reader, as RSA reads it. Rows are stimuli in the same order everywhere.
 """
 
 __all__ = ["configure"]
@@ -32,8 +34,17 @@ def configure(subparsers):
 
     q = sub.add_parser("temporal", help="layer × time encoding of MEG and temporal score")
     q.add_argument("--features", required=True, help=".npz with one array per model layer (depth order)")
-    q.add_argument("--meg", required=True, help=".npy (stimuli × sensors × times)")
-    q.add_argument("--sfreq", type=float, default=None, help="MEG sampling rate (Hz) to report latencies in s")
+    q.add_argument("--meg", required=True,
+                   help=".npy (stimuli x sensors x times) or an MNE FIF file (-ave.fif evoked conditions or "
+                        "-epo.fif epochs as the stimuli)")
+    q.add_argument("--sfreq", type=float, default=None,
+                   help=".npy MEG: sampling rate (Hz) to report latencies in s (a FIF file gives its own)")
+    q.add_argument("--picks", default="meg",
+                   help="FIF MEG: channels, meg (magnetometers and gradiometers; default), eeg, all, or "
+                        "comma-separated channel names")
+    q.add_argument("--conditions", default=None,
+                   help="FIF MEG: comma-separated condition names giving the order of the stimuli "
+                        "(default the file's order)")
     ridge_options(q)
     add_figure_option(q, "the layer time courses")
     add_common_options(q, seed=False, out_help="results NWB file to write")
@@ -80,23 +91,49 @@ def _encode(args):
     return 0
 
 
+def _load_meg(args):
+    """(stimuli × sensors × times) MEG and its times (s, or sample indices without a rate): a FIF file through
+    the spine's MEG reader (condition-first, each channel type scaled to unit RMS as RSA does, so magnetometers
+    in T and gradiometers in T/m weigh alike), else a .npy array."""
+    import numpy as np
+
+    if ".fif" in str(args.meg).lower():
+        from ..rsa.responses import responses_from_mne
+
+        conditions = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
+        resp = responses_from_mne(args.meg, picks=args.picks, conditions=conditions)
+        meg = resp.trials if resp.trials is not None else resp  # evoked: the responses declare their axes
+        return meg, np.asarray(resp.times, dtype=float), {"picks": args.picks, "conditions": list(resp.conditions)}
+    meg = _load(args.meg, "MEG")
+    n_times = meg.shape[-1] if hasattr(meg, "shape") and meg.ndim == 3 else None
+    if n_times is None:
+        return meg, None, {}
+    times = np.arange(n_times) / args.sfreq if args.sfreq else np.arange(n_times, dtype=float)
+    return meg, times, {"sfreq": args.sfreq}
+
+
 def _temporal(args):
     import numpy as np
 
-    from ..io import write_results
+    from ..io import Traces, write_results
     from .activations import as_activations
     from .figures import plot_timecourses
     from .profiles import temporal_profile, temporal_score
 
     layers = as_activations(_load(args.features, "features"))
-    meg = _load(args.meg, "MEG")
+    meg, times, meg_params = _load_meg(args)
     tc = temporal_profile(layers, meg, cv=args.n_folds, inner_cv=args.n_inner_folds, verbose=not args.quiet)
-    times = np.arange(tc.shape[1]) / args.sfreq if args.sfreq else np.arange(tc.shape[1], dtype=float)
+    if times is None:
+        times = np.arange(tc.shape[1]) / args.sfreq if args.sfreq else np.arange(tc.shape[1], dtype=float)
     score = temporal_score(tc, times=times)
+    # the layer time courses have a time axis: a TimeSeries, time first (times x layers)
+    courses = Traces(tc.T, times=times, channels=list(layers), unit="a.u.", name="time_courses")
     write_results(args.out, analysis="alignment", sources=[args.features, args.meg],
                   parameters={"cv": args.n_folds, "inner_cv": args.n_inner_folds, "layers": list(layers),
-                              "temporal_score": score, "sfreq": args.sfreq},
-                  arrays={"time_courses": tc, "times": times, "peak_latency": times[np.argmax(tc, axis=1)]},
+                              "temporal_score": score, "sfreq": args.sfreq, **meg_params},
+                  arrays={"peak_latency": times[np.argmax(tc, axis=1)]}, traces={"time_courses": courses},
+                  descriptions={"peak_latency": "time (s) of each layer's best encoding score",
+                                "time_courses": "cross-validated encoding score of each layer (time x layers)"},
                   overwrite=args.overwrite)
     if args.figure:
         plot_timecourses(tc, times, list(layers), args.figure, overwrite=args.overwrite)

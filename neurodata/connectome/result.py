@@ -78,12 +78,21 @@ class ConnectomeResult:
         times = np.asarray(self.times, dtype=float)
         temporal = Traces(self.temporal, times=times, channels=[f"component{k}" for k in range(self.rank)],
                           name="temporal_factors")
+        # the temporal factors have a time axis: one TimeSeries on the frame times (pynapple loads it), no
+        # second copy as an array
         return write_results(
             path, analysis=ANALYSIS, sources=list(sources), parameters=params,
-            arrays={"weights": self.weights, "temporal_factors": self.temporal, "animal_factors": self.animal,
-                    "affinity_factors": self.affinity, "times": times, "partitions": self.partitions,
-                    "n_blocks": self.n_blocks, "icl": self.icl},
+            arrays={"weights": self.weights, "animal_factors": self.animal, "affinity_factors": self.affinity,
+                    "partitions": self.partitions, "n_blocks": self.n_blocks, "icl": self.icl},
             tables=tables, traces={"temporal": temporal},
+            descriptions={"weights": "weight of each NTF component", "animal_factors": "animal x component loadings",
+                          "affinity_factors": "affinity (neuron-pair) x component loadings of the NTF",
+                          "partitions": "weighted-SBM block of each neuron, per component (components x neurons)",
+                          "n_blocks": "number of SBM blocks chosen by ICL, per component",
+                          "icl": "integrated classification likelihood of the chosen partition, per component",
+                          "temporal": "temporal factor of each NTF component (time x components)",
+                          "neurons": "neuron labels, in the order of the factors", "animals": "animal names",
+                          "rank_scores": "reconstruction error and stability of each candidate rank"},
             description=description or "Dynamic functional connectome (Dyballa et al. 2024): NTF components "
                                        "of derivative affinities and weighted-SBM communities", overwrite=overwrite)
 
@@ -102,8 +111,12 @@ class ConnectomeResult:
                       for r in t["rank_scores"].itertuples()}
         params = dict(res.parameters)
         err = params.pop("reconstruction_error", float("nan"))
-        return cls(weights=a["weights"], temporal=a["temporal_factors"], animal=a["animal_factors"],
-                   affinity=a["affinity_factors"], times=a["times"], neuron_labels=list(t["neurons"]["neuron"]),
+        if "temporal" in res.traces and "temporal_factors" not in a:
+            temporal, times = np.asarray(res.traces["temporal"].data), np.asarray(res.traces["temporal"].times)
+        else:  # files written before the temporal factors were kept only as a TimeSeries
+            temporal, times = a["temporal_factors"], a["times"]
+        return cls(weights=a["weights"], temporal=temporal, animal=a["animal_factors"],
+                   affinity=a["affinity_factors"], times=times, neuron_labels=list(t["neurons"]["neuron"]),
                    animal_names=list(t["animals"]["animal"]), partitions=a["partitions"], n_blocks=a["n_blocks"],
                    icl=a["icl"], rank_scores=scores, reconstruction_error=err, parameters=params)
 

@@ -861,10 +861,7 @@ def _support(trains):
 
 
 def _fill_results_module(module, analysis, arrays, tables, traces, descriptions=None):
-    descriptions = descriptions or {}
-    unknown = sorted(set(descriptions) - set(arrays or {}) - set(tables or {}) - set(traces or {}))
-    if unknown:
-        raise InvalidInputError(f"descriptions name {unknown}, which are not among the arrays, tables or traces.")
+    descriptions = descriptions or {}  # a writer may describe more than one file holds (e.g. optional tables)
     for name, arr in (arrays or {}).items():
         module.add(_array_table(arr, name, descriptions.get(name)))
     for name, df in (tables or {}).items():
