@@ -266,3 +266,28 @@ def test_hub_network_through_nwb_and_the_classical_baselines(tmp_path):
     assert spikes.n_units == 12 and spikes.n_spikes == net.spikes.n_spikes
     auc = edge_auroc(cross_correlogram_connectivity(spikes), adj)
     assert auc["edge"] > 0.9 and auc["direction"] > 0.9
+
+
+@pytest.mark.parametrize("n_units, want", [(386, 24_080_384), (2023, 24_918_528)])
+def test_v1al_parameter_count_is_the_references(n_units, want):
+    """V1AL (mconf.yaml): 6 state + 6 stimulus feature-encoder blocks, 6 history + 6 stimulus + 6 self blocks,
+    embedding 256, 8 heads, id/prev-id blocks of 100, Conv3d 3x8x8 frames: 23,881,216 + 512 (N + 3)."""
+    from neurodata.neuroformer.model import NeuroformerNet
+
+    net = NeuroformerNet(id_vocab=n_units + 3, dt_vocab=19, block=100, past_block=100, n_embd=256, n_head=8,
+                         n_state=6, n_past=0, n_history=6, n_self=6, n_stimulus_layers=6)
+    assert sum(p.numel() for p in net.parameters()) == want == 23_881_216 + 512 * (n_units + 3)
+
+
+def test_frames_reach_the_model_and_are_optional():
+    from neurodata.neuroformer.model import NeuroformerNet
+
+    net = NeuroformerNet(id_vocab=7, dt_vocab=19, block=6, past_block=5, n_embd=16, n_head=2, n_state=1,
+                         n_history=1, n_self=1, n_stimulus_layers=1, dropout=0.0).eval()
+    ids, dts = torch.randint(0, 4, (2, 6)), torch.randint(0, 6, (2, 6))
+    pids, pdts = torch.randint(0, 4, (2, 5)), torch.randint(0, 16, (2, 5))
+    valid = torch.ones(2, 5, dtype=torch.bool)
+    frames = torch.randn(2, 1, 6, 16, 16)
+    with_frames = net(ids, dts, pids, pdts, valid, frames=frames)[0]
+    without = net(ids, dts, pids, pdts, valid)[0]  # no crash without frames (the reference's bug)
+    assert with_frames.shape == without.shape == (2, 6, 7) and not torch.allclose(with_frames, without)

@@ -18,8 +18,14 @@ Blocks are pre-norm with a final LayerNorm, as the reference's: ``x += attn(ln1(
 goes through ``scaled_dot_product_attention`` (fused: no (B, heads, L, L) map is kept); the maps are only
 computed when asked for (:meth:`NeuroformerNet.history_attention`, the connectivity readout).
 
-Choice (card): the dt of a token is embedded from its dt token (a table of 19 rows) rather than the
-reference's small MLP of the float offset; both see the same information at the dt resolution.
+Stimulus (optional, ``n_stimulus_layers > 0``): video frames (B, 1, T, H, W) → a Conv3d patch embedding
+(kernel ``frame_kernel``, stride ``frame_stride``, LayerNorm, ReLU; the reference's 3×8×8 / 3×4×4) plus a fixed
+sinusoidal position code → ``n_stimulus_layers`` self-attention blocks, and as many cross-attention blocks of
+the current tokens onto them after the history blocks. Without frames those blocks are skipped (the reference
+crashes there).
+
+The dt of a token enters through the reference's learnt temporal embedding: an MLP (1 → E/2 → E, GELU) of the
+dt token's value. With the V1AL sizes the parameter count is the reference's, 23,881,216 + 512 (N + 3).
 """
 import math
 
@@ -85,6 +91,27 @@ def _stack(n, *args):
     return nn.ModuleList(Block(*args) for _ in range(n))
 
 
+class _TemporalEmbedding(nn.Module):
+    """The reference's learnt temporal embedding: an MLP of a token's dt value (B, T) → (B, T, E)."""
+
+    def __init__(self, n_embd, dropout):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(1, n_embd // 2), nn.GELU(), nn.Linear(n_embd // 2, n_embd),
+                                 nn.Dropout(dropout))
+
+    def forward(self, dts):
+        return self.net(dts.to(self.net[0].weight.dtype)[..., None])
+
+
+def _sinusoid(length, dim, device, dtype):
+    """Fixed sine/cosine position code (length, dim); no parameters."""
+    pos = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(-math.log(10000.0) * torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim)
+    code = torch.zeros(length, dim, device=device)
+    code[:, 0::2], code[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)[:, :dim // 2]
+    return code.to(dtype)
+
+
 def contrastive_loss(a, b, temperature):
     """Symmetric InfoNCE (CLIP) between row-matched embeddings a and b (B, D): cosine logits / temperature."""
     a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
@@ -102,16 +129,25 @@ class NeuroformerNet(nn.Module):
 
     def __init__(self, *, id_vocab, dt_vocab, block, past_block, n_embd=256, n_head=8, n_state=6, n_past=0,
                  n_history=6, n_self=6, n_behavior_features=0, behavior_block=0, n_behavior_layers=0,
-                 clip_dim=0, clip_temperature=0.5, n_outputs=0, dropout=0.2):
+                 n_stimulus_layers=0, frame_kernel=(3, 8, 8), frame_stride=(3, 4, 4), clip_dim=0,
+                 clip_temperature=0.5, n_outputs=0, dropout=0.2):
         super().__init__()
         self.n_embd, self.clip_temperature = n_embd, clip_temperature
-        self.tok_emb, self.dt_emb = nn.Embedding(id_vocab, n_embd), nn.Embedding(dt_vocab, n_embd)
+        self.tok_emb = nn.Embedding(id_vocab, n_embd)
+        self.dt_emb = _TemporalEmbedding(n_embd, dropout)
+        self.dt_emb_past = _TemporalEmbedding(n_embd, dropout)
         self.pos_emb = nn.Parameter(torch.zeros(1, block, n_embd))
         self.pos_emb_past = nn.Parameter(torch.zeros(1, past_block, n_embd))
         self.drop = nn.Dropout(dropout)
         args = (n_embd, n_head, dropout)
         self.state_blocks, self.past_blocks = _stack(n_state, *args), _stack(n_past, *args)
         self.history_blocks, self.self_blocks = _stack(n_history, *args), _stack(n_self, *args)
+        self.has_frames = n_stimulus_layers > 0
+        if self.has_frames:
+            self.frame_conv = nn.Conv3d(1, n_embd, kernel_size=tuple(frame_kernel), stride=tuple(frame_stride))
+            self.frame_norm = nn.LayerNorm(n_embd)
+            self.frame_blocks = _stack(n_stimulus_layers, *args)
+            self.stimulus_blocks = _stack(n_stimulus_layers, *args)
         self.has_behavior = n_behavior_features > 0
         if self.has_behavior:
             self.behavior_emb = nn.Linear(n_behavior_features, n_embd)
@@ -139,21 +175,37 @@ class NeuroformerNet(nn.Module):
     def causal_mask(length, device):
         return torch.ones(length, length, dtype=torch.bool, device=device).tril()
 
-    def embed(self, ids, dts, pos):
-        return self.drop(self.tok_emb(ids) + self.dt_emb(dts) + pos[:, :ids.shape[1]])
+    def embed(self, ids, dts, pos, temporal):
+        return self.drop(self.tok_emb(ids) + temporal(dts) + pos[:, :ids.shape[1]])
 
-    def encode(self, ids, dts, past_ids, past_dts, past_valid, behavior=None):
+    def encode_frames(self, frames):
+        """(B, 1, T, H, W) video → (B, patches, E) encoded stimulus tokens."""
+        f = torch.relu(self.frame_norm(self.frame_conv(frames).permute(0, 2, 3, 4, 1)))
+        f = f.reshape(f.shape[0], -1, self.n_embd)
+        f = self.drop(f + _sinusoid(f.shape[1], self.n_embd, f.device, f.dtype))
+        for blk in self.frame_blocks:
+            f = blk(f)
+        return f
+
+    def encode(self, ids, dts, past_ids, past_dts, past_valid, behavior=None, frames=None):
         """Hidden states (B, L, E) of the current tokens and the encoded past (B, P, E) and its key mask."""
-        x = self.embed(ids, dts, self.pos_emb)
+        x = self.embed(ids, dts, self.pos_emb, self.dt_emb)
         causal = self.causal_mask(ids.shape[1], ids.device)
         for blk in self.state_blocks:
             x = blk(x, mask=causal)
-        past = self.embed(past_ids, past_dts, self.pos_emb_past)
+        past = self.embed(past_ids, past_dts, self.pos_emb_past, self.dt_emb_past)
         key_mask = past_valid[:, None, None, :]  # (B, 1, 1, P): True = a real key
         for blk in self.past_blocks:
             past = blk(past, mask=key_mask)
         for blk in self.history_blocks:
             x = blk(x, past, key_mask)
+        if frames is not None:
+            if not self.has_frames:
+                raise ValueError("frames were given to a network built without a stimulus encoder "
+                                 "(n_stimulus_layers=0)")
+            stim = self.encode_frames(frames)
+            for blk in self.stimulus_blocks:
+                x = blk(x, stim)
         beh = None
         if behavior is not None:
             if not self.has_behavior:
@@ -168,9 +220,9 @@ class NeuroformerNet(nn.Module):
             x = blk(x, mask=causal)
         return self.ln_f(x), past, key_mask, beh
 
-    def forward(self, ids, dts, past_ids, past_dts, past_valid, behavior=None):
+    def forward(self, ids, dts, past_ids, past_dts, past_valid, behavior=None, frames=None):
         """ID logits (B, L, id_vocab), dt logits (B, L, dt_vocab), hidden states (B, L, E), behaviour states."""
-        h, _, _, beh = self.encode(ids, dts, past_ids, past_dts, past_valid, behavior)
+        h, _, _, beh = self.encode(ids, dts, past_ids, past_dts, past_valid, behavior, frames)
         return self.head_id(h), self.head_dt(h), h, beh
 
     def contrastive(self, h, valid, beh):
@@ -181,11 +233,11 @@ class NeuroformerNet(nn.Module):
     @torch.no_grad()
     def history_attention(self, ids, dts, past_ids, past_dts, past_valid, behavior=None):
         """Current → past attention maps of every history block, averaged over heads: (B, n_history, L, P)."""
-        x = self.embed(ids, dts, self.pos_emb)
+        x = self.embed(ids, dts, self.pos_emb, self.dt_emb)
         causal = self.causal_mask(ids.shape[1], ids.device)
         for blk in self.state_blocks:
             x = blk(x, mask=causal)
-        past = self.embed(past_ids, past_dts, self.pos_emb_past)
+        past = self.embed(past_ids, past_dts, self.pos_emb_past, self.dt_emb_past)
         key_mask = past_valid[:, None, None, :]
         for blk in self.past_blocks:
             past = blk(past, mask=key_mask)
