@@ -120,9 +120,20 @@ def _neuroformer():
              "n_threads": 1, "seed": 0}, "fit", (spikes,), {})
 
 
+def _neuronio():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    inputs = rng.poisson(0.05, (150, 4)).astype(float)  # excitatory half, then inhibitory half
+    spikes = (rng.random(150) < 0.02).astype(float)
+    soma_v = -0.07 + 0.002 * rng.standard_normal(150)
+    return ({"memory": 2, "routing": None, "window": 0.05, "burn_in": 0.01, "n_epochs": 1, "batches_per_epoch": 1,
+             "batch_size": 2, "validation_fraction": 0.0, "device": "cpu", "n_threads": 1, "seed": 0}, "fit",
+            (inputs, spikes, soma_v), {})
+
+
 FIT_CASES = {"BiclusterMCMC": _bicluster, "NTF": _ntf, "WeightedSBM": _sbm, "DynamicConnectome": _connectome,
              "RidgeEncoder": _ridge, "RLSReadout": _rls, "HeterogeneousDelayClassifier": _motion,
-             "MMGPVAE": _mmgpvae, "Neuroformer": _neuroformer}
+             "MMGPVAE": _mmgpvae, "Neuroformer": _neuroformer, "NeuronIOModel": _neuronio}
 
 
 def _case(name):
