@@ -58,7 +58,7 @@ COMPONENTS = (
     # no demo step until it reaches the numbers (#22; models/gondur_2023_mmgpvae.json)
     Component("mmgpvae", "analysis", cli="neurodata.mmgpvae.cli", commands=("mmgpvae",)),
     Component("neuroformer", "analysis", cli="neurodata.neuroformer.cli", commands=("neuroformer",),
-              analysis="neurodata.neuroformer.analysis:pretrain"),
+              analysis="neurodata.neuroformer.analysis:pretrain", demo="demo_steps.neuroformer:demo"),
     Component("batch", "driver", cli="neurodata.batch_cli", commands=("batch",)),
 )
 

@@ -291,3 +291,29 @@ def test_frames_reach_the_model_and_are_optional():
     with_frames = net(ids, dts, pids, pdts, valid, frames=frames)[0]
     without = net(ids, dts, pids, pdts, valid)[0]  # no crash without frames (the reference's bug)
     assert with_frames.shape == without.shape == (2, 6, 7) and not torch.allclose(with_frames, without)
+
+
+# ----------------------------------------------------------------------------------------------- NWB, CLI
+def test_pretrain_generate_attention_write_results_nwb(tmp_path):
+    import neurodata.cli
+    from neurodata.io import read_results, read_spikes
+    from neurosim.groundtruth.neuroformer import write_hub_network
+
+    source = tmp_path / "hubs.nwb"
+    write_hub_network(source, n_neurons=6, n_hubs=1, n_targets=2, duration=30.0, seed=0)
+    common = ["--torch-device", "cpu", "--torch-threads", "1", "--quiet"]
+    argv = ["neuroformer", "pretrain", str(source), "--out", str(tmp_path / "r.nwb"), "--model-out",
+            str(tmp_path / "m.pt"), "--n-epochs", "1", "--n-embedding-dims", "8", "--n-heads", "2", "--n-layers", "1"]
+    assert neurodata.cli.main(argv + common) == 0
+    res = read_results(tmp_path / "r.nwb")
+    assert res.arrays["attention"].shape == (6, 6) and len(res.tables["history"]) == 1
+    assert np.isfinite(res.tables["scores"]["log_likelihood_per_spike"].iloc[0])
+    assert res.sources[0]["sha256"]
+    assert neurodata.cli.main(argv + common) == 1  # --out exists: refused without --overwrite
+    assert neurodata.cli.main(["neuroformer", "generate", str(source), "--model", str(tmp_path / "m.pt"), "--out",
+                               str(tmp_path / "g.nwb"), "--start", "5", "--end", "10", *common]) == 0
+    gen = read_spikes(tmp_path / "g.nwb")
+    assert gen.n_units == 6 and gen.start >= 5.0 and gen.end <= 10.0 + 1e-9
+    assert neurodata.cli.main(["neuroformer", "attention", str(source), "--model", str(tmp_path / "m.pt"), "--out",
+                               str(tmp_path / "a.nwb"), *common]) == 0
+    assert read_results(tmp_path / "a.nwb").arrays["attention"].shape == (6, 6)
