@@ -17,6 +17,8 @@ import numpy as np
 
 
 def bench_ntf_vs_tensorly(quick=True):
+    """One NTF fit on a planted tensor (ours: neurodata.connectome.NTF, 1 restart) vs tensorly's
+    non_negative_parafac_hals (baseline), same rank, random start and tolerance."""
     from tensorly.decomposition import non_negative_parafac_hals
 
     from neurodata.connectome import NTF, factor_match_score
@@ -88,8 +90,12 @@ def _run_child(*args):
 
 
 def bench_whole_brain(quick=True):
+    """Whole-brain scale (5 animals, rank 10, float32 chunked affinities, 20 HALS sweeps), each side in a fresh
+    spawned process for its own peak RSS: NTF (ours) vs plain tensorly HALS (baseline) on the same tensor."""
     n_neurons, n_frames = (150, 1000) if quick else (300, 2000)
     n_animals, rank, n_sweeps = 5, 10, 20
+    # the child is pickled by module name (bench_connectome._whole_brain_child): run.py imports this module
+    # by name from benchmarks/ on sys.path, which spawned children inherit
     ours = _run_child("ours", n_neurons, n_frames, n_animals, rank, n_sweeps)
     base = _run_child("tensorly", n_neurons, n_frames, n_animals, rank, n_sweeps)
     n_pairs = n_neurons * (n_neurons - 1) // 2
@@ -111,6 +117,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for bench in (bench_ntf_vs_tensorly, bench_whole_brain):
         res = bench(quick=not args.full)
-        ratio = res["ours"] / res["baseline"] if res["baseline"] else float("nan")
+        ratio = res["baseline"] / res["ours"] if res["ours"] else float("nan")  # > 1: ours faster (as run.py)
         print(f"{res['name']}: ours {res['ours']:.3f} s, baseline {res['baseline']:.3f} s, ratio {ratio:.2f}")
         print(json.dumps(res, indent=1, default=float))
