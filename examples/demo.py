@@ -25,9 +25,11 @@ from neurodata import io  # noqa: E402
 from neurodata.errors import InvalidInputError  # noqa: E402
 from neurodata.utils import atomic_path, check_output_path  # noqa: E402
 from neurodata.registry import demo_steps  # noqa: E402
+from neurodata.report import build_report, jsonable  # noqa: E402
 
 logger = logging.getLogger("neurosuite.demo")
 SPINE_FILES = ("summary.nwb", "summary.png", "lif_network.nwb")  # what the first step writes into --out
+REPORT_FILES = ("report.html", "report.json")  # what the last step writes into --out
 
 # Component steps: (title, "module:function"); each function is demo(out_dir, testdata=None, quick=True).
 # Derived from the two component tables: simulators first, then analyses, then the scale-out drivers.
@@ -112,7 +114,7 @@ def main(argv=None):
     previous = _previous_report(out_dir)
     rerun = previous is not None
     if not rerun:  # refuse before the report below makes these files the demo's own
-        for name in SPINE_FILES:
+        for name in SPINE_FILES + REPORT_FILES:
             check_output_path(out_dir / name)
     report = {"spine": {"status": "running"}}
     # saved before anything is written (with the earlier run's steps), so a rerun after a crash knows its files
@@ -120,7 +122,9 @@ def main(argv=None):
     t0 = time.time()
     spikes, calcium, sources = load_recordings(testdata, out_dir, overwrite=rerun)
     path = summarise(spikes, calcium, sources, out_dir, overwrite=rerun)
-    report["spine"] = {"seconds": round(time.time() - t0, 1), "written": [str(path), str(out_dir / "summary.png")]}
+    report["spine"] = {"seconds": round(time.time() - t0, 1), "written": [str(path), str(out_dir / "summary.png")],
+                       "numbers": {"n_units": spikes.n_units, "n_spikes": spikes.n_spikes,
+                                   "n_rois": calcium.n_channels}}
     logger.info("spine: %s units, %s ROIs → %s", spikes.n_units, calcium.n_channels, path)
     for title, target in COMPONENT_STEPS:
         module, func = target.split(":")
@@ -136,12 +140,13 @@ def main(argv=None):
         report[title] = {"status": "running"}
         _save_report(out_dir, {**(previous or {}), **report})
         written = getattr(importlib.import_module(module), func)(step_dir, testdata=testdata, quick=not args.full)
-        if isinstance(written, dict):  # steps may name what they wrote (and report numbers) by key
-            written = {key: str(value) for key, value in written.items()}
-        else:
-            written = [str(f) for f in (written or [])]
+        # steps may name what they wrote (and report numbers) by key: kept as JSON (paths as strings, numbers
+        # as numbers, nested dicts as objects), never as Python reprs
+        written = jsonable(written if isinstance(written, dict) else list(written or []))
         report[title] = {"seconds": round(time.time() - t0, 1), "written": written}
     _save_report(out_dir, report)
+    html, _ = build_report(out_dir, steps=report, overwrite=True)  # the demo's own files (refused above if not)
+    logger.info("report: %s (open it in a browser) and %s", html, out_dir / "report.json")
     print(json.dumps(report, indent=2))
     return 0
 
