@@ -35,7 +35,8 @@ def window_counts(spikes, starts, window):
     return out
 
 
-def circuit_validation(out, *, seed=0, duration=1200.0, n_epochs=1, glm=True, verbose=False, **model):
+def circuit_validation(out, *, seed=0, duration=1200.0, n_epochs=1, glm=True, n_generate=None, verbose=False,
+                       **model):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
@@ -50,8 +51,10 @@ def circuit_validation(out, *, seed=0, duration=1200.0, n_epochs=1, glm=True, ve
                "n_train_windows": int(len(train)), "n_test_windows": int(len(test)),
                "train_loss": [h["loss"] for h in nf.history_]}
     metrics.update({f"test_{k}": v for k, v in nf.score(spikes, starts=starts[test]).items()})
-    gen = nf.generate(spikes, starts=starts[test], seed=seed)
-    real_c, gen_c = window_counts(spikes, starts[test], tok.window), window_counts(gen, starts[test], tok.window)
+    sampled = starts[test][:n_generate]  # the first held-out windows, when generation is to be kept short
+    gen = nf.generate(spikes, starts=sampled, seed=seed)
+    real_c, gen_c = window_counts(spikes, sampled, tok.window), window_counts(gen, sampled, tok.window)
+    metrics["n_generated_windows"] = int(len(sampled))
     metrics["rate_r"] = float(np.corrcoef(real_c.mean(0), gen_c.mean(0))[0, 1])
     iu = np.triu_indices(spikes.n_units, 1)
     metrics["pair_correlation_r"] = float(np.corrcoef(np.corrcoef(real_c.T)[iu], np.corrcoef(gen_c.T)[iu])[0, 1])
@@ -70,12 +73,18 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=1200.0)
     parser.add_argument("--n-epochs", type=int, default=1)
     parser.add_argument("--no-glm", action="store_true", help="skip the (slow) GLM baseline")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="several seeds in one run")
+    parser.add_argument("--n-generate-windows", type=int, default=None,
+                        help="generate only the first N held-out windows (default all)")
     parser.add_argument("--out", default="out/neuroformer")
     args = parser.parse_args(argv)
-    metrics, *_ = circuit_validation(args.out, seed=args.seed, duration=args.duration, n_epochs=args.n_epochs,
-                                     glm=not args.no_glm, verbose=True)
-    print(json.dumps(metrics, indent=1))
-    (Path(args.out) / f"metrics_seed{args.seed}.json").write_text(json.dumps(metrics, indent=1))
+    for i, seed in enumerate(args.seeds or [args.seed]):
+        # the GLM baseline (minutes) on the first seed only when several are run
+        metrics, *_ = circuit_validation(args.out, seed=seed, duration=args.duration, n_epochs=args.n_epochs,
+                                         glm=not args.no_glm and i == 0, n_generate=args.n_generate_windows,
+                                         verbose=True)
+        print(json.dumps(metrics, indent=1), flush=True)
+        (Path(args.out) / f"metrics_seed{seed}.json").write_text(json.dumps(metrics, indent=1))
 
 
 if __name__ == "__main__":

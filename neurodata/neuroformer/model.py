@@ -130,7 +130,7 @@ class NeuroformerNet(nn.Module):
     def __init__(self, *, id_vocab, dt_vocab, block, past_block, n_embd=256, n_head=8, n_state=6, n_past=0,
                  n_history=6, n_self=6, n_behavior_features=0, behavior_block=0, n_behavior_layers=0,
                  n_stimulus_layers=0, frame_kernel=(3, 8, 8), frame_stride=(3, 4, 4), clip_dim=0,
-                 clip_temperature=0.5, n_outputs=0, dropout=0.2):
+                 clip_temperature=0.5, dropout=0.2):
         super().__init__()
         self.n_embd, self.clip_temperature = n_embd, clip_temperature
         self.tok_emb = nn.Embedding(id_vocab, n_embd)
@@ -159,8 +159,6 @@ class NeuroformerNet(nn.Module):
         self.ln_f = nn.LayerNorm(n_embd)
         self.head_id = nn.Linear(n_embd, id_vocab, bias=False)
         self.head_dt = nn.Linear(n_embd, dt_vocab, bias=False)
-        # fine-tuning head (behaviour regression from the mean hidden state), absent when n_outputs is 0
-        self.head_out = nn.Linear(n_embd, n_outputs) if n_outputs else None
         self.apply(self._init)
 
     @staticmethod
