@@ -21,6 +21,41 @@ def _check_window(start, end, what):
         raise InvalidInputError(f"{what}: the window end ({end}) must be after its start ({start}).")
 
 
+def _pynapple():
+    """pynapple, imported only when a conversion is asked for (it is an optional dependency)."""
+    try:
+        import pynapple
+    except ImportError as exc:
+        from ..errors import BackendUnavailableError
+
+        raise BackendUnavailableError("Converting to or from pynapple needs pynapple: pip install pynapple "
+                                      "(or the suite's test extra: pip install 'neurosuite[test]').") from exc
+    return pynapple
+
+
+def _check_pynapple_type(obj, types, method):
+    nap = _pynapple()
+    allowed = tuple(getattr(nap, t) for t in types)
+    if not isinstance(obj, allowed):
+        raise InvalidInputError(f"{method} takes a pynapple {' or '.join(types)}; got {type(obj).__name__}.")
+    return nap
+
+
+def _pynapple_metadata(obj):
+    """A pynapple object's metadata table (``metadata`` since pynapple 0.8, ``_metadata`` before)."""
+    md = getattr(obj, "metadata", None)
+    if md is None:
+        md = getattr(obj, "_metadata", None)
+    return pd.DataFrame() if md is None else pd.DataFrame(md).copy()
+
+
+def _span(support):
+    """(first start, last end) of a pynapple IntervalSet, or (None, None) when it is empty."""
+    if len(support) == 0:
+        return None, None
+    return float(np.min(support.start)), float(np.max(support.end))
+
+
 class SpikeTrains:
     """Spike times (s) of several units, with unit metadata and a time support [start, end).
 
@@ -111,6 +146,32 @@ class SpikeTrains:
         return Traces(counts, rate=1.0 / bin_size, start=start, channels=self.unit_ids, unit="count",
                       name=f"{self.name}_counts")
 
+
+    def to_pynapple(self):
+        """This as a ``pynapple.TsGroup``: one ``Ts`` per unit (keys 0..n-1), the support as its time support,
+        the unit metadata (plus a ``unit_id`` column holding :attr:`unit_ids`) as the group's metadata."""
+        nap = _pynapple()
+        support = nap.IntervalSet(self.start, self.end) if self.end > self.start else None
+        group = {k: nap.Ts(np.asarray(t, dtype=float), time_support=support) for k, t in enumerate(self.times)}
+        metadata = self.metadata.copy()
+        metadata.index = pd.RangeIndex(self.n_units)
+        if "unit_id" not in metadata.columns:
+            metadata["unit_id"] = self.unit_ids
+        return nap.TsGroup(group, time_support=support, metadata=metadata)
+
+    @classmethod
+    def from_pynapple(cls, group, name="units"):
+        """SpikeTrains from a ``pynapple.TsGroup``; the support spans its time support (first start to last
+        end); unit ids come from a ``unit_id`` metadata column when present, else the group's keys; the other
+        metadata columns (not pynapple's computed ``rate``) become :attr:`metadata`."""
+        _check_pynapple_type(group, ("TsGroup",), "SpikeTrains.from_pynapple")
+        keys = list(group.keys())
+        times = [np.asarray(group[k].index.values, dtype=float) for k in keys]
+        metadata = _pynapple_metadata(group).drop(columns=["rate"], errors="ignore")
+        unit_ids = list(metadata.pop("unit_id")) if "unit_id" in metadata.columns else keys
+        metadata.index = pd.Index(unit_ids, name="unit_id")
+        start, end = _span(group.time_support)
+        return cls(times, unit_ids=unit_ids, metadata=metadata, start=start, end=end, name=name)
 
 class Traces:
     """Time-first samples: ``data`` of shape (time × channels) or (time × channels × epochs).
@@ -206,6 +267,45 @@ class Traces:
         return Traces(self.data[keep], times=self.times[keep], **common)
 
 
+    def to_pynapple(self):
+        """This as pynapple: a ``TsdFrame`` (time × channels, columns = :attr:`channels`, per-channel
+        ``unit``/``type`` as column metadata when known), or a ``TsdTensor`` for time × channels × epochs;
+        the time support is [start, end)."""
+        nap = _pynapple()
+        support = nap.IntervalSet(self.start, self.end) if self.end > self.start else None
+        times = np.asarray(self.times, dtype=float)
+        if self.data.ndim == 3:
+            return nap.TsdTensor(t=times, d=np.array(self.data), time_support=support)
+        info = {k: v for k, v in (("unit", self.channel_units), ("type", self.channel_types)) if v is not None}
+        metadata = pd.DataFrame(info, index=self.channels) if info else None
+        return nap.TsdFrame(t=times, d=np.array(self.data), columns=self.channels, time_support=support,
+                            metadata=metadata)
+
+    @classmethod
+    def from_pynapple(cls, tsd, unit=None, name="traces", rate=None):
+        """Traces from a pynapple ``Tsd`` (one channel), ``TsdFrame`` (columns become channels; ``unit`` and
+        ``type`` column metadata become :attr:`channel_units` / :attr:`channel_types`) or ``TsdTensor``.
+
+        ``rate`` (Hz) is inferred when the timestamps are regular (relative spread of the steps < 1e-6);
+        otherwise the timestamps are kept as they are. Give ``rate`` to set it.
+        """
+        _check_pynapple_type(tsd, ("Tsd", "TsdFrame", "TsdTensor"), "Traces.from_pynapple")
+        times = np.asarray(tsd.index.values, dtype=float)
+        data = np.asarray(tsd.values)
+        channels = list(tsd.columns) if hasattr(tsd, "columns") and data.ndim == 2 else None
+        metadata = _pynapple_metadata(tsd) if channels is not None else pd.DataFrame()
+        channel_units = list(metadata["unit"]) if "unit" in metadata.columns else None
+        channel_types = list(metadata["type"]) if "type" in metadata.columns else None
+        if rate is None and times.size > 1:
+            steps = np.diff(times)
+            if np.all(steps > 0) and np.ptp(steps) <= 1e-6 * np.mean(steps):
+                rate = (times.size - 1) / (times[-1] - times[0])
+        common = dict(channels=channels, unit=unit, name=name, channel_units=channel_units,
+                      channel_types=channel_types)
+        if rate is not None:
+            return cls(data, rate=rate, start=float(times[0]), **common)
+        return cls(data, times=times, **common)
+
 class Intervals:
     """A set of [start, stop) intervals (s) with optional per-interval columns (trial labels, conditions…)."""
 
@@ -248,3 +348,30 @@ class Intervals:
         df.insert(0, "stop_time", self.stop)
         df.insert(0, "start_time", self.start)
         return df
+
+    def to_pynapple(self):
+        """This as a ``pynapple.IntervalSet`` with :attr:`table` as its metadata.
+
+        pynapple sorts intervals and merges overlapping ones; rather than change the data silently, intervals
+        that are unsorted, overlap or last zero seconds are refused (InvalidInputError).
+        """
+        nap = _pynapple()
+        if np.any(self.stop <= self.start):
+            raise InvalidInputError(f"{self.name}: pynapple drops intervals of zero duration; "
+                                    f"{int(np.sum(self.stop <= self.start))} interval(s) here have stop == start.")
+        if len(self) > 1 and np.any(self.start[1:] < self.stop[:-1]):
+            raise InvalidInputError(f"{self.name}: intervals are unsorted or overlap, which a pynapple IntervalSet "
+                                    "would sort and merge; convert non-overlapping subsets (e.g. per condition) "
+                                    "instead.")
+        metadata = self.table if len(self.table.columns) else None
+        return nap.IntervalSet(start=np.array(self.start), end=np.array(self.stop), metadata=metadata)
+
+    @classmethod
+    def from_pynapple(cls, interval_set, name="intervals"):
+        """Intervals from a ``pynapple.IntervalSet``; its metadata columns become :attr:`table`."""
+        _check_pynapple_type(interval_set, ("IntervalSet",), "Intervals.from_pynapple")
+        table = _pynapple_metadata(interval_set).reset_index(drop=True)
+        if len(table) != len(interval_set):
+            table = None
+        return cls(np.asarray(interval_set.start, dtype=float), np.asarray(interval_set.end, dtype=float),
+                   table=table, name=name)
