@@ -270,8 +270,10 @@ class ActiveDendriteNeurons:
             net = b2.Network(source, segments, soma, dendritic, plateau, seg_mon, soma_mon,
                              *([v_mon] if v_mon is not None else []), name="dendrites_network")
             net.run(P * p.period * u.second, report="text" if verbose else None)
-            seg_i, seg_t = np.asarray(seg_mon.i[:]), np.asarray(seg_mon.t[:] / u.second)
-            soma_i, soma_t = np.asarray(soma_mon.i[:]), np.asarray(soma_mon.t[:] / u.second)
+            # copies: from brian2 2.10 a monitor's index array is a view of memory the monitor frees, so
+            # np.asarray(mon.i[:]) read garbage once the network was gone (dividing t by a unit copies already)
+            seg_i, seg_t = np.array(seg_mon.i[:], dtype=np.int32), np.asarray(seg_mon.t[:] / u.second)
+            soma_i, soma_t = np.array(soma_mon.i[:], dtype=np.int32), np.asarray(soma_mon.t[:] / u.second)
             if v_mon is not None:
                 v_trace, v_times = np.asarray(v_mon.v[:] / u.volt).T, np.asarray(v_mon.t[:] / u.second)
             else:
