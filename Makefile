@@ -55,7 +55,7 @@ BRIAN2_TESTS ?= tests/test_backends.py tests/test_dendrites_neurons.py tests/tes
 $(CUDA_STAMP): setup.cfg pyproject.toml constraints-cuda.txt
 	@test -n "$(PYTHON_CUDA)" || { echo "make env-cuda: missing Python >= 3.12 (brian2cuda pins brian2 == 2.10.1, which needs it): install python3.12 (apt-get install python3.12-venv, or pyenv install 3.12) or pass PYTHON_CUDA=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON_CUDA) -m venv $(SITE) $(VENV_CUDA)
-	$(VENV_CUDA)/bin/python -m pip install --quiet $(PIP_SOURCE) --upgrade pip setuptools wheel
+	$(VENV_CUDA)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-cuda.txt --upgrade pip setuptools wheel
 	$(VENV_CUDA)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-cuda.txt brian2cuda -e ".[sim,test]"
 	touch $(CUDA_STAMP)
 
@@ -65,7 +65,7 @@ env-cuda: $(CUDA_STAMP)
 $(GENN_STAMP): setup.cfg pyproject.toml constraints-genn.txt
 	@command -v $(PYTHON_GENN) >/dev/null || { echo "make env-genn: missing $(PYTHON_GENN) (brian2 < 2.6 has wheels up to Python 3.11): install it or pass PYTHON_GENN=/path/to/python3.11" >&2; exit 1; }
 	$(PYTHON_GENN) -m venv $(SITE) $(VENV_GENN)
-	$(VENV_GENN)/bin/python -m pip install --quiet $(PIP_SOURCE) --upgrade pip setuptools wheel
+	$(VENV_GENN)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-genn.txt --upgrade pip setuptools wheel
 	$(VENV_GENN)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-genn.txt brian2genn -e ".[sim,test]"
 	touch $(GENN_STAMP)
 

@@ -45,6 +45,7 @@ _INSTALL_HINT = {
 # its package is imported are saved once it is).
 _CORE_PREFS = ("codegen.target", "devices.cpp_standalone.openmp_threads")
 _CUDA_PREFS = ("codegen.cpp.extra_compile_args_gcc",
+               "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc",
                "devices.cuda_standalone.cuda_backend.detect_gpus",
                "devices.cuda_standalone.cuda_backend.gpu_id",
                "devices.cuda_standalone.cuda_backend.compute_capability")
@@ -223,7 +224,8 @@ def use_device(name="runtime", *, directory=None, threads=None, build_on_run=Tru
         OpenMP threads for cpp_standalone (``devices.cpp_standalone.openmp_threads``); None keeps 0 (off).
     build_on_run : bool
         Standalone only: build and run at the first ``run()``. Pass False to call ``device.build`` yourself
-        (several ``run`` calls, ``run_args`` sweeps on one compiled binary, or ``run=False`` to compile only).
+        (several ``run`` calls, ``run_args`` sweeps on one compiled binary, or ``run=False`` to compile only);
+        such a call must name the directory: ``device.build(directory=device.build_options["directory"])``.
     target : {"numpy", "cython"}, optional
         Runtime code-generation target; None keeps Brian2's current preference.
     label : str
@@ -261,11 +263,14 @@ def use_device(name="runtime", *, directory=None, threads=None, build_on_run=Tru
             if name == "cpp_standalone" and threads is not None:
                 b2.prefs["devices.cpp_standalone.openmp_threads"] = int(threads)
             if name == "cuda_standalone":
-                # CUDA >= 12's Thrust/CUB headers, which Brian2CUDA's host code includes, need C++17; Brian2's
-                # default g++ flags ask for C++11
+                # CUDA 13's Thrust/CUB/libcu++ headers need C++17, but Brian2's g++ flags ask for C++11 and
+                # Brian2CUDA 1.0b1's makefile hard-codes nvcc -std=c++11: a later -std=c++17 wins (nvcc >= 11)
                 b2.prefs["codegen.cpp.extra_compile_args_gcc"] = [
                     "-std=c++17" if arg.startswith("-std=") else arg
                     for arg in b2.prefs["codegen.cpp.extra_compile_args_gcc"]]
+                nvcc_args = [a for a in b2.prefs["devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"]
+                             if not a.startswith("-std=")]
+                b2.prefs["devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"] = nvcc_args + ["-std=c++17"]
             if name == "cuda_standalone" and compute_capability is not None:
                 b2.prefs["devices.cuda_standalone.cuda_backend.detect_gpus"] = False
                 b2.prefs["devices.cuda_standalone.cuda_backend.compute_capability"] = float(compute_capability)
