@@ -3,12 +3,24 @@
 Neurons are clustered by shared low-dimensional latent trajectories and time bins by population-wide
 linear-dynamics states. The estimator (numba kernels, polyagamma, arviz) loads on first use, so the CLI
 can declare its arguments cheaply.
+
+Public names
+------------
+BiclusterMCMC            the estimator (fit on counts, Traces or an NWB path; posterior summaries, convergence_)
+coclustering, pear       posterior similarity matrix of sampled partitions; its expected adjusted Rand index
+maxpear                  maxPEAR point estimate of a partition
+matching_accuracy        accuracy of estimated labels under the best label matching
+mfm_log_v, mfm_prior_num_clusters   the mixture-of-finite-mixtures prior on the number of clusters
 """
 from .mfm import mfm_log_v, mfm_prior_num_clusters
 from .summaries import coclustering, matching_accuracy, maxpear, pear
 
 __all__ = ["BiclusterMCMC", "coclustering", "matching_accuracy", "maxpear", "mfm_log_v",
            "mfm_prior_num_clusters", "pear"]
+
+
+def __dir__():  # so dir() and help() list the lazily loaded estimator too
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name):

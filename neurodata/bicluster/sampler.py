@@ -8,6 +8,10 @@ from . import updates as U
 from .mfm import mfm_log_v
 from scipy.special import gammaln, logsumexp
 
+# what pydoc shows (scipy's linear_sum_assignment is a builtin, so without __all__ help() would print it)
+__all__ = ["POISSON_PROPOSAL_R", "ChainState", "Sampler", "Settings", "block", "initial_state", "linear_predictor",
+           "log_likelihood", "prior_states", "split_partition", "x_frames"]
+
 POISSON_PROPOSAL_R = 100.0  # NB dispersion of the PG proposal under the Poisson likelihood (reference code)
 
 

@@ -4,6 +4,9 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import squareform
 
+# the public functions; also keeps help() from listing scipy's linear_sum_assignment (a builtin, so pydoc shows it)
+__all__ = ["coclustering", "matching_accuracy", "maxpear", "pear"]
+
 
 def coclustering(draws, max_draws=500):
     """Posterior similarity matrix P[i, j] = Pr(item i and j share a block) from (n_draws, n_items) labels."""

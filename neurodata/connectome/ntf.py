@@ -17,6 +17,9 @@ from ..errors import ConvergenceWarning, InvalidInputError
 from ..inputs import check_data
 from ..utils import check_option, check_random_state, check_scalar, logger, progress
 
+# what pydoc shows (scipy's linear_sum_assignment is a builtin, so without __all__ help() would print it)
+__all__ = ["NTF", "factor_match_score", "mttkrp"]
+
 
 def _khatri_rao(a, b):
     """Column-wise Kronecker product, rows ordered (row of a, row of b) to match C-order reshapes."""
