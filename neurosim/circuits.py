@@ -5,7 +5,6 @@ end-to-end check of the Brian2 → NWB path.
 import contextlib
 import hashlib
 import json
-import os
 
 import numpy as np
 
@@ -13,7 +12,7 @@ from neurodata.errors import InvalidInputError
 from neurodata.io import SpikeTrains, Traces, write_simulation
 from neurodata.utils import check_output_path, check_random_state, check_scalar
 
-from .backends import import_brian2, use_device
+from .backends import claim_build_directory, import_brian2, use_device
 
 
 def simulate_lif_network(n_neurons=200, duration=1.0, *, seed=0, device="runtime", record_v=5, g=5.0, J=0.2e-3,
@@ -126,7 +125,6 @@ def lif_metrics(populations):
 
 
 # ------------------------------------------------------------------------------ compile once, run many
-_BUILD_SLOTS = {}      # build directory → flock'ed file descriptor: this process owns that directory
 _COMPILED = {}         # structural parameters → CompiledLIFNetwork built in this process
 
 
@@ -187,7 +185,9 @@ class CompiledLIFNetwork:
 
         s = self.structure
         if self.directory is None:
-            self.directory = _claim_build_directory("lif_sweep_" + _digest(s))
+            # one directory per structure, this process's own (two workers never share one; a later run
+            # finds the project compiled)
+            self.directory = claim_build_directory("cpp_standalone", "lif_sweep_" + _digest(s))
         self._device = CPPStandaloneDevice()
         n, n_exc = s["n_neurons"], int(0.8 * s["n_neurons"])
         t0 = time.perf_counter()
@@ -286,27 +286,3 @@ def _digest(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _claim_build_directory(label):
-    """A build directory no other live process is using: slot k of ``label`` whose lock this process holds.
-
-    Slots are reused across processes (so a later sweep finds the project already compiled and ``make``
-    has nothing to do) but never shared by two processes at once.
-    """
-    import fcntl
-
-    from .backends import default_build_directory
-
-    for slot in range(1024):
-        directory = default_build_directory("cpp_standalone", f"{label}_{slot}")
-        if directory in _BUILD_SLOTS:
-            continue
-        os.makedirs(directory, exist_ok=True)
-        fd = os.open(os.path.join(directory, ".neurosuite.lock"), os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        _BUILD_SLOTS[directory] = fd  # held until this process exits (the OS releases the lock then)
-        return directory
-    raise RuntimeError(f"no free build directory for {label!r}")  # pragma: no cover - 1024 live workers
