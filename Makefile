@@ -34,7 +34,7 @@ clean:
 
 # ---------------------------------------------------------------------------------------------- GPU paths
 # The Brian2 GPU devices cannot share .venv (README, "GPU paths"): each gets its own environment, built from
-# PyPI with its own constraints file and the suite installed unchanged (.[sim,test]; no torch). Each target
+# PyPI with its own constraints file and the suite installed unchanged (.[sim,test,dist]; no torch). Each target
 # ends with `python -m neurosim.backends check DEVICE`, which exits 1 with one line naming what is missing
 # (nvcc, GeNN) and how to get it; the environment itself stays usable for the CPU tests.
 # On a machine without PyPI, WHEELS=DIR installs from a folder of wheels instead (pip --no-index), and
@@ -56,7 +56,7 @@ $(CUDA_STAMP): setup.cfg pyproject.toml constraints-cuda.txt
 	@test -n "$(PYTHON_CUDA)" || { echo "make env-cuda: missing Python >= 3.12 (brian2cuda pins brian2 == 2.10.1, which needs it): install python3.12 (apt-get install python3.12-venv, or pyenv install 3.12) or pass PYTHON_CUDA=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON_CUDA) -m venv $(SITE) $(VENV_CUDA)
 	$(VENV_CUDA)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-cuda.txt --upgrade pip setuptools wheel
-	$(VENV_CUDA)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-cuda.txt brian2cuda -e ".[sim,test]"
+	$(VENV_CUDA)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-cuda.txt brian2cuda -e ".[sim,test,dist]"
 	touch $(CUDA_STAMP)
 
 env-cuda: $(CUDA_STAMP)
@@ -66,7 +66,7 @@ $(GENN_STAMP): setup.cfg pyproject.toml constraints-genn.txt
 	@command -v $(PYTHON_GENN) >/dev/null || { echo "make env-genn: missing $(PYTHON_GENN) (brian2 < 2.6 has wheels up to Python 3.11): install it or pass PYTHON_GENN=/path/to/python3.11" >&2; exit 1; }
 	$(PYTHON_GENN) -m venv $(SITE) $(VENV_GENN)
 	$(VENV_GENN)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-genn.txt --upgrade pip setuptools wheel
-	$(VENV_GENN)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-genn.txt brian2genn -e ".[sim,test]"
+	$(VENV_GENN)/bin/python -m pip install --quiet $(PIP_SOURCE) -c constraints-genn.txt brian2genn -e ".[sim,test,dist]"
 	touch $(GENN_STAMP)
 
 env-genn: $(GENN_STAMP)

@@ -28,6 +28,21 @@ else
     make env-cuda || exit 1
     PY=.venv-cuda/bin/python
 fi
+if ! "$PY" -m neurosim.backends check cuda_standalone 2>/dev/null; then
+    # A toolkit without cuRAND (seen: CUDA 13's nvcc alone): borrow the headers and library of the nvidia-curand
+    # wheel that a CUDA build of torch brings, in a merged toolkit folder named by CUDA_PATH.
+    CURAND=$(for p in "$PY" python3; do "$p" -c 'import nvidia, os, glob; print(next(iter(sorted(glob.glob(os.path.join(list(nvidia.__path__)[0], "cu*", "include", "curand.h")))), ""))' 2>/dev/null; done | head -1)
+    TOOLKIT=$(dirname "$(dirname "$(realpath "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")")")
+    if [ -n "$CURAND" ]; then
+        M=/tmp/neurosuite-cuda-toolkit; rm -rf "$M"; mkdir -p "$M/include" "$M/lib64"
+        for e in "$TOOLKIT"/*; do case $(basename "$e") in include|lib64) ;; *) ln -s "$(realpath "$e")" "$M/";; esac; done
+        for e in "$TOOLKIT"/include/* "$(dirname "$CURAND")"/*; do ln -sf "$(realpath "$e")" "$M/include/"; done
+        for e in "$TOOLKIT"/lib64/* "$(dirname "$(dirname "$CURAND")")"/lib/*; do ln -sf "$(realpath "$e")" "$M/lib64/"; done
+        [ -e "$M/lib64/libcurand.so" ] || ln -s libcurand.so.10 "$M/lib64/libcurand.so"
+        export CUDA_PATH=$M NVCC_APPEND_FLAGS="-I$M/include -L$M/lib64" LD_LIBRARY_PATH="$M/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+        echo "gpu_check: cuRAND from $(dirname "$CURAND") (toolkit merged in $M)"
+    fi
+fi
 "$PY" -m neurosim.backends check cuda_standalone || exit 1
 status=0
 timeout 240 "$PY" -m pytest -p no:cacheprovider -q -rs tests/test_backends.py 2>&1 | tee "$RESULTS/pytest.log" || status=1
