@@ -197,7 +197,7 @@ def _tiny(**kw):
 
 
 def test_fit_score_generate_attention_on_a_small_recording():
-    spikes = _poisson(n_units=4, rate=15.0, duration=20.0)
+    spikes = _poisson(n_units=4, rate=15.0, duration=8.0)
     model = _tiny().fit(spikes)
     assert len(model.history_) == 2 and model.history_[1]["loss"] < model.history_[0]["loss"]
     s = model.score(spikes)
@@ -317,3 +317,42 @@ def test_pretrain_generate_attention_write_results_nwb(tmp_path):
     assert neurodata.cli.main(["neuroformer", "attention", str(source), "--model", str(tmp_path / "m.pt"), "--out",
                                str(tmp_path / "a.nwb"), *common]) == 0
     assert read_results(tmp_path / "a.nwb").arrays["attention"].shape == (6, 6)
+
+
+# ----------------------------------------------------------------------------------------------- ground truth (slow)
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_circuit_recovery_on_a_hub_network(seed, tmp_path, monkeypatch):
+    """#29 item 3 on a 30-neuron hub network (3 hubs x 8 targets, 20 min; examples/neuroformer.py, the card's
+    small configuration, 1 epoch): attention edge AUROC >= 0.8 and direction AUROC >= 0.7; generated rates
+    r >= 0.9 against the first 1,500 held-out windows. Minutes per seed on a CPU."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))
+    from neuroformer import circuit_validation
+
+    metrics, *_ = circuit_validation(tmp_path, seed=seed, duration=1200.0, n_epochs=1, glm=False,
+                                    n_generate=1500)
+    assert metrics["attention_auroc"]["edge"] >= 0.8
+    assert metrics["attention_auroc"]["direction"] >= 0.7
+    assert metrics["rate_r"] >= 0.9
+    sys.modules.pop("neuroformer", None)
+
+
+def test_model_card_matches_the_code():
+    from neurodata.cards import load_card
+    from neurodata.neuroformer.model import NeuroformerNet
+
+    card = load_card("antoniades_2023_neuroformer")
+    cfg = card["defaults"]["v1al_network"]
+    tok = SpikeTokenizer(386, window=card["defaults"]["tokens"]["current_window_s"],
+                         past=card["defaults"]["tokens"]["past_window_s"])
+    assert tok.dt_vocab_size == card["defaults"]["tokens"]["dt_vocab"]
+    for n_units, want in card["parameter_table"]["n_units_to_parameters"].items():
+        net = NeuroformerNet(id_vocab=int(n_units) + 3, dt_vocab=19, block=cfg["block_id"],
+                             past_block=cfg["block_prev_id"], n_embd=cfg["n_embd"], n_head=cfg["n_head"],
+                             n_state=cfg["n_state"], n_past=cfg["n_past"], n_history=cfg["n_history"],
+                             n_self=cfg["n_self"], n_stimulus_layers=cfg["n_stimulus_layers"],
+                             frame_kernel=cfg["frame_kernel"], frame_stride=cfg["frame_stride"])
+        assert sum(p.numel() for p in net.parameters()) == want
