@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command for a machine with a CUDA GPU (README, "GPU paths"), about 5 minutes:
-#   1. the Brian2CUDA environment: .venv-cuda from PyPI (make env-cuda), or, on a machine without PyPI, the
-#      wheels in .wheels-cuda (made beforehand by `make wheels-cuda` where PyPI is reachable) installed into
-#      /tmp/neurosuite-cuda-site for the machine's own python3 (which holds a CUDA build of torch);
+#   1. Brian2CUDA: brian2 2.10.1 + brian2cuda beside the machine's own python3 when it holds a CUDA build of
+#      torch (from PyPI, or offline from .wheels-cuda, made beforehand by `make wheels-cuda` where PyPI is
+#      reachable), else .venv-cuda (make env-cuda);
 #   2. the `gpu` tests of tests/test_backends.py (cuda_standalone spike counts against cpp_standalone);
 #   3. benchmarks/gpu_compare.py: LIF network, reservoir and motion twin on cuda_standalone against
 #      cpp_standalone, and torch on CUDA against CPU; one JSON line per check.
@@ -18,20 +18,27 @@ nvidia-smi -L || { echo "gpu_check: missing a CUDA GPU (nvidia-smi -L lists none
 command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || {
     echo "gpu_check: missing CUDA's nvcc: install the CUDA toolkit or set CUDA_PATH" >&2; exit 1; }
 
-if [ -d .wheels-cuda ] && ! .venv-cuda/bin/python -c "import brian2cuda" 2>/dev/null; then
-    # offline: the machine's python3 (with its CUDA torch) plus the carried wheels
-    PY=${PYTHON_CUDA:-python3}
+# The gpu tests skip without torch.cuda (tests/conftest.py), so prefer a python3 >= 3.12 that holds a CUDA build
+# of torch (a GPU image's own) and add brian2 2.10.1 + brian2cuda beside it; else build .venv-cuda (no torch:
+# the Brian2 checks still run, the torch ones report an error).
+PY=${PYTHON_CUDA:-python3}
+if "$PY" -c 'import sys, torch; sys.exit(sys.version_info < (3, 12) or not torch.cuda.is_available())' 2>/dev/null; then
     SITE=/tmp/neurosuite-cuda-site
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" .wheels-cuda/*.whl || exit 1
+    if [ -d .wheels-cuda ]; then   # offline: the wheels made by `make wheels-cuda`
+        "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" .wheels-cuda/*.whl || exit 1
+    else
+        "$PY" -m pip install -q --no-deps --no-compile --upgrade --target "$SITE" -c constraints-cuda.txt \
+            brian2==2.10.1 brian2cuda==1.0b1 "numpy>=2,<2.4" || exit 1
+    fi
     export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 else
-    make env-cuda || exit 1
+    make env-cuda || true   # its last step is the check below; the cuRAND fallback may still fix it
     PY=.venv-cuda/bin/python
 fi
 if ! "$PY" -m neurosim.backends check cuda_standalone 2>/dev/null; then
     # A toolkit without cuRAND (seen: CUDA 13's nvcc alone): borrow the headers and library of the nvidia-curand
     # wheel that a CUDA build of torch brings, in a merged toolkit folder named by CUDA_PATH.
-    CURAND=$(for p in "$PY" python3; do "$p" -c 'import nvidia, os, glob; print(next(iter(sorted(glob.glob(os.path.join(list(nvidia.__path__)[0], "cu*", "include", "curand.h")))), ""))' 2>/dev/null; done | head -1)
+    CURAND=$(for p in "$PY" python3; do "$p" -c 'import nvidia, os, glob; print(next(iter(sorted(h for d in nvidia.__path__ for h in glob.glob(os.path.join(d, "cu*", "include", "curand.h"))))), ""))' 2>/dev/null; done | head -1)
     TOOLKIT=$(dirname "$(dirname "$(realpath "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")")")
     if [ -n "$CURAND" ]; then
         M=/tmp/neurosuite-cuda-toolkit; rm -rf "$M"; mkdir -p "$M/include" "$M/lib64"
