@@ -38,7 +38,7 @@ fi
 if ! "$PY" -m neurosim.backends check cuda_standalone 2>/dev/null; then
     # A toolkit without cuRAND (seen: CUDA 13's nvcc alone): borrow the headers and library of the nvidia-curand
     # wheel that a CUDA build of torch brings, in a merged toolkit folder named by CUDA_PATH.
-    CURAND=$(for p in "$PY" python3; do "$p" -c 'import nvidia, os, glob; print(next(iter(sorted(h for d in nvidia.__path__ for h in glob.glob(os.path.join(d, "cu*", "include", "curand.h"))))), ""))' 2>/dev/null; done | head -1)
+    CURAND=$(for p in "$PY" python3; do "$p" -c 'import nvidia, os, glob; print(next(iter(sorted(h for d in nvidia.__path__ for h in glob.glob(os.path.join(d, "cu*", "include", "curand.h")))), ""))' 2>/dev/null; done | head -1)
     TOOLKIT=$(dirname "$(dirname "$(realpath "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")")")
     if [ -n "$CURAND" ]; then
         M=/tmp/neurosuite-cuda-toolkit; rm -rf "$M"; mkdir -p "$M/include" "$M/lib64"
