@@ -238,6 +238,11 @@ def use_device(name="runtime", *, directory=None, threads=None, build_on_run=Tru
     Yields the Brian2 device object.
     """
     check_device_available(name)
+    if name == "cuda_standalone" and build_on_run and compute_capability is None and not gpu_present():
+        raise BackendUnavailableError(
+            "Brian2 device 'cuda_standalone' needs a GPU to run, and nvidia-smi lists none here. To generate and "
+            "compile the CUDA project only, pass compute_capability= (9.0 for an H100) and build_on_run=False, "
+            "then call device.build(directory=device.build_options['directory'], run=False).")
     b2 = import_brian2()
     from brian2.devices.device import get_device, set_device, reset_device
 

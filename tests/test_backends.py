@@ -143,6 +143,15 @@ def test_repeat_cpp_standalone_run_reuses_the_compiled_project(build_root):
     assert first.sum() > 0
 
 
+@needs_brian2cuda
+@pytest.mark.skipif(backends.gpu_present(), reason="a GPU is present")
+def test_cuda_standalone_run_without_a_gpu_says_how_to_compile_only(monkeypatch):
+    monkeypatch.setattr(backends, "missing_requirements", lambda name: [])  # toolchain or not
+    with pytest.raises(BackendUnavailableError, match="needs a GPU to run.*compute_capability"):
+        with backends.use_device("cuda_standalone"):
+            pass
+
+
 # brian2cuda 1.0b1's file writer leaves files open (its noise, not ours)
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 @needs_brian2cuda
