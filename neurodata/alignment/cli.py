@@ -40,8 +40,8 @@ def configure(subparsers):
     q.add_argument("--sfreq", type=float, default=None,
                    help=".npy MEG: sampling rate (Hz) to report latencies in s (a FIF file gives its own)")
     q.add_argument("--picks", default="meg",
-                   help="FIF MEG: channels, meg (magnetometers and gradiometers; default), eeg, all, or "
-                        "comma-separated channel names")
+                   help="FIF MEG: channels to keep, a channel type or comma-separated names (default meg: "
+                            "magnetometers and gradiometers; see io.read_mne)")
     q.add_argument("--conditions", default=None,
                    help="FIF MEG: comma-separated condition names giving the order of the stimuli "
                         "(default the file's order)")

@@ -789,9 +789,14 @@ def _write_atomically(nwb, path, *, overwrite=False, inputs=()):
     """Write ``nwb`` through the suite's one atomic writer (existing files, inputs and the suffix checked)."""
     from pynwb import NWBHDF5IO
 
-    with atomic_path(path, overwrite=overwrite, inputs=inputs, suffix=".nwb") as tmp:
-        with NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwb)
+    try:
+        with atomic_path(path, overwrite=overwrite, inputs=inputs, suffix=".nwb") as tmp:
+            with NWBHDF5IO(tmp, mode="w") as io:
+                io.write(nwb)
+    except ValueError as exc:  # content HDF5 cannot store (e.g. a NUL in a string); the temp file is gone
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(f"{path}: cannot be written as NWB: {exc}. Nothing was written.") from None
     logger.info("wrote %s", path)
     return Path(path)
 

@@ -26,8 +26,8 @@ def configure(subparsers):
         q.add_argument("data", help="MNE FIF (evoked/epochs) or NWB file")
         q.add_argument("--method", default="euclidean", choices=RDM_METHODS, help="RDM distance (default euclidean)")
         q.add_argument("--picks", default="meg",
-                       help="FIF input: channels, meg (magnetometers and gradiometers; default), eeg, all, or "
-                            "comma-separated channel names")
+                       help="FIF input: channels to keep, a channel type or comma-separated names (default meg: "
+                            "magnetometers and gradiometers; see io.read_mne)")
         q.add_argument("--tmin", type=float, default=None, help="first time (s, FIF input)")
         q.add_argument("--tmax", type=float, default=None, help="last time (s, FIF input)")
         q.add_argument("--trials-table", default="trials", help="NWB intervals table with one row per trial")

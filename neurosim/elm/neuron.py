@@ -19,7 +19,6 @@ Soma voltage (sampled each 1 ms) and soma spikes are recorded; :func:`write_neur
 soma and spikes to NWB through the spine, :func:`read_neuron_data` reads them back as 1 ms arrays. Brian2 is
 imported only inside the functions that run the neuron.
 """
-import json
 import math
 import numbers
 import time
@@ -332,12 +331,7 @@ def read_neuron_data(path):
 
 
 def _provenance(path):
-    """The parameters JSON the spine stored in the file (``processing/neurosuite/provenance``)."""
-    import h5py
+    """The parameters the spine stored in the file (read through ``neurodata.io.read_results``)."""
+    from neurodata.io import read_results
 
-    try:
-        with h5py.File(path, "r") as f:
-            raw = f["processing/neurosuite/provenance/parameters"][0]
-    except (OSError, KeyError) as exc:
-        raise NWBContentError(f"{path}: no neurosuite provenance ({exc}); not written by neurosim elm data.") from None
-    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    return read_results(path).parameters

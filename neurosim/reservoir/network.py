@@ -624,8 +624,8 @@ def _collect(b2, drawn, handles, paradigm, params, wall):
         paradigm=paradigm, params=params,
         spike_i=spike_i[order], spike_t=spike_t[order], n_neurons=drawn.n, n_exc=drawn.n_exc,
         n_readout_inputs=n_read, wall_time_s=wall,
-        cue_spikes=(np.asarray(cue_mon.i[:]), np.asarray(cue_mon.t[:] / b2.second)),
-        stimulus_spikes=(np.asarray(stim_mon.i[:]), np.asarray(stim_mon.t[:] / b2.second)))
+        cue_spikes=(np.array(cue_mon.i[:]), np.asarray(cue_mon.t[:] / b2.second)),
+        stimulus_spikes=(np.array(stim_mon.i[:]), np.asarray(stim_mon.t[:] / b2.second)))
     if "rmon" in handles:
         rmon = handles["rmon"]
         result.readout_t = np.asarray(rmon.t[:] / b2.second)
