@@ -128,3 +128,26 @@ def test_array_descriptions_are_words(tmp_path):
                 json.loads(module[name].description)
     res = io.read_results(path)
     assert res.arrays["s"].shape == () and res.arrays["m"].shape == (3, 3)
+
+
+def test_writer_checks_orientation_like_the_readers(tmp_path):
+    """#26 item 2: a Traces built units × time is refused by write_results when the file's units contradict it,
+    warned about when nothing declares the layout, and written silently once channel names declare it; nothing
+    is left behind by a refusal."""
+    from neurodata.errors import InvalidInputError, NeurosuiteWarning
+
+    rng = np.random.default_rng(0)
+    units_by_time = rng.poisson(2.0, size=(12, 400)).astype(float)  # 12 units × 400 bins, built the wrong way
+    wrong = io.Traces(units_by_time, rate=10.0)
+    spikes = io.SpikeTrains([np.sort(rng.uniform(0, 40, 20)) for _ in range(12)], start=0.0, end=40.0)
+    out = tmp_path / "r.nwb"
+    with pytest.raises(InvalidInputError, match=r"\(12, 400\).*transposed.*Traces\(x\.T"):
+        io.write_results(out, analysis="demo", traces={"counts": wrong}, spikes=spikes)
+    assert not out.exists()
+    with pytest.warns(NeurosuiteWarning, match=r"fewer time points \(12\) than channels \(400\).*channels=\.\.\."):
+        io.write_results(out, analysis="demo", traces={"counts": wrong})
+    declared = io.Traces(units_by_time, rate=10.0, channels=[f"roi{i}" for i in range(400)])
+    io.write_results(tmp_path / "ok.nwb", analysis="demo", traces={"counts": declared})  # warnings are errors here
+    right = io.Traces(units_by_time.T, rate=10.0)
+    io.write_results(tmp_path / "right.nwb", analysis="demo", traces={"counts": right}, spikes=spikes)
+    assert io.read_results(tmp_path / "right.nwb").traces["counts"].data.shape == (400, 12)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataFileError, InvalidInputError, NWBContentError
+from ..errors import DataFileError, InvalidInputError, NeurosuiteWarning, NWBContentError
 from ..utils import atomic_path, check_output_path, logger
 from .objects import Intervals, SpikeTrains, Traces
 
@@ -592,7 +592,8 @@ def _time_table_to_traces(table, name, path):
     data = _as_array(table["data"].data, what + "/data")
     desc = table["data"].description
     unit = desc[len(_UNIT_PREFIX):] if desc.startswith(_UNIT_PREFIX) else "a.u."
-    return Traces(data, times=times, unit=unit, name=name)
+    # a time-first table declares its layout: one row per time point
+    return Traces(data, times=times, unit=unit, name=name, channels=range(data.shape[1]))
 
 
 def _dataframe_table(df, name, description):
@@ -865,8 +866,29 @@ def _support(trains):
     return [[float(trains.start), float(trains.end)]]
 
 
-def _fill_results_module(module, analysis, arrays, tables, traces, descriptions=None):
+def _check_traces_orientation(traces, name, n_units=None):
+    """The writer's side of the time-first contract (the readers refuse a series whose shape contradicts its
+    ROI table). With the file's units known, traces with one time point per unit and another number of channels
+    were built units × time: an error. Without them, more channels than time points and no channel names (so
+    nothing declares the layout) is what nwbinspector calls transposed: a warning, since a few bins of many
+    neurons is legitimate; naming the channels declares it."""
+    if not isinstance(traces, Traces):
+        raise InvalidInputError(f"expected Traces for {name!r}; got {type(traces).__name__}.")
+    shape = traces.data.shape
+    fix = "if it is channels × time, build Traces(x.T, ...)"
+    if n_units is not None and traces.n_times == n_units and traces.n_channels != n_units:
+        raise InvalidInputError(f"traces {name!r} of shape {shape} have one time point per unit ({n_units} units in "
+                                f"this file): they look transposed (units × time); {fix} (time × channels).")
+    if traces.n_channels > traces.n_times and not traces.channels_named:
+        warnings.warn(f"traces {name!r} of shape {shape} have fewer time points ({traces.n_times}) than channels "
+                      f"({traces.n_channels}) and no channel names, so they look transposed; {fix}; if the shape "
+                      "is right, give channels=... to declare it.", NeurosuiteWarning, stacklevel=4)
+
+
+def _fill_results_module(module, analysis, arrays, tables, traces, descriptions=None, n_units=None):
     descriptions = descriptions or {}  # a writer may describe more than one file holds (e.g. optional tables)
+    for name, tr in (traces or {}).items():  # checked before anything is built, so nothing partial is written
+        _check_traces_orientation(tr, name, n_units)
     for name, arr in (arrays or {}).items():
         module.add(_array_table(arr, name, descriptions.get(name)))
     for name, df in (tables or {}).items():
@@ -901,7 +923,8 @@ def write_results(path, *, analysis, sources=(), parameters=None, arrays=None, t
     nwb = _new_nwbfile(description or f"neurosuite {analysis} results", subject_id="derived",
                        subject_description="derived data: see processing/neurosuite/sources for the inputs")
     module = nwb.create_processing_module(name=analysis, description=f"{analysis} results")
-    _fill_results_module(module, analysis, arrays, tables, traces, descriptions)
+    _fill_results_module(module, analysis, arrays, tables, traces, descriptions,
+                         n_units=None if spikes is None else spikes.n_units)
     if spikes is not None:
         units = Units(name="units", description=f"units analysed by {analysis}")
         for t in spikes.times:

@@ -212,6 +212,7 @@ class Traces:
                 raise InvalidInputError(f"{name}: timestamps must be strictly increasing.")
             self.rate = None
             self.times = _frozen(times)
+        self.channels_named = channels is not None  # named channels declare the layout (the writers' check)
         self.channels = list(range(data.shape[1])) if channels is None else list(channels)
         if len(self.channels) != data.shape[1]:
             raise InvalidInputError(f"{name}: {len(self.channels)} channel names for {data.shape[1]} channels.")
@@ -260,7 +261,7 @@ class Traces:
         keep = (self.times >= start) & (self.times < end)
         if not keep.any():
             raise InvalidInputError(f"{self.name}: no samples between {start} and {end} s.")
-        common = dict(channels=self.channels, unit=self.unit, name=self.name, epochs=self.epochs,
+        common = dict(channels=self.channels if self.channels_named else None, unit=self.unit, name=self.name, epochs=self.epochs,
                       channel_units=self.channel_units, channel_types=self.channel_types)
         if self.rate:
             return Traces(self.data[keep], rate=self.rate, start=float(self.times[keep][0]), **common)
