@@ -21,6 +21,38 @@ def progress(iterable=None, *, total=None, desc=None, verbose=True, **kwargs):
     return tqdm(iterable, total=total, desc=desc, disable=not verbose, leave=False, **kwargs)
 
 
+FIRST_RUN_NOTE = ("on a first run this is mostly one-off code generation and compilation (Brian2's Cython/C++, "
+                  "numba), cached for later runs")
+
+
+@contextlib.contextmanager
+def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=10.0, every=15.0):
+    """Say what is going on while a step that shows no progress of its own runs long: after ``first_after``
+    seconds one INFO message naming ``what`` and ``note`` (why the wait), then one every ``every`` seconds
+    with the time so far, so no wait is silent for more than 15 s. Messages go to the ``neurosuite`` logger,
+    which the CLIs and the demo show and ``--quiet`` silences; a step that ends sooner says nothing."""
+    import threading
+    import time
+
+    done = threading.Event()
+    start = time.monotonic()
+
+    def speak():
+        if done.wait(first_after):
+            return
+        logger.info("%s: still working after %.0f s — %s", what, time.monotonic() - start, note)
+        while not done.wait(every):
+            logger.info("%s: %.0f s so far", what, time.monotonic() - start)
+
+    speaker = threading.Thread(target=speak, name=f"announce {what}", daemon=True)
+    speaker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        speaker.join()
+
+
 def check_random_state(seed):
     """Return a ``numpy.random.Generator`` from None, an int, or a Generator (passed through)."""
     if seed is None or isinstance(seed, (numbers.Integral, np.integer)):

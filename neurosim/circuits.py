@@ -10,7 +10,7 @@ import numpy as np
 
 from neurodata.errors import InvalidInputError
 from neurodata.io import SpikeTrains, Traces, write_simulation
-from neurodata.utils import check_output_path, check_random_state, check_scalar
+from neurodata.utils import announce_waits, check_output_path, check_random_state, check_scalar
 
 from .backends import claim_build_directory, import_brian2, use_device
 
@@ -63,7 +63,8 @@ def _simulate_lif(params, rng, record_v, target):
         spikes = b2.SpikeMonitor(group, name="lif_spikes")
         volts = b2.StateMonitor(group, "v", record=list(range(min(record_v, n_neurons))), name="lif_v")
         net = b2.Network(group, exc, inh, drive, spikes, volts)
-        net.run(duration * b2.second, namespace={})  # every name is in the groups' own namespaces
+        with announce_waits("LIF network (Brian2)"):
+            net.run(duration * b2.second, namespace={})  # every name is in the groups' own namespaces
         trains = spikes.spike_trains()
         times = [np.asarray(trains[i] / b2.second) for i in range(n_neurons)]
         v = Traces(np.asarray(volts.v / b2.volt).T, rate=1.0 / params["dt"], unit="volts", name="v",
@@ -221,8 +222,9 @@ class CompiledLIFNetwork:
             spikes = b2.SpikeMonitor(group, name="lif_spikes")
             volts = b2.StateMonitor(group, "v", record=list(range(s["record_v"])), name="lif_v")
             net = b2.Network(group, exc, inh, drive, spikes, volts, name="lif_network")
-            net.run(s["duration"] * b2.second, namespace={})
-            self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
+            with announce_waits("compiled LIF network (cpp_standalone build)"):
+                net.run(s["duration"] * b2.second, namespace={})  # records the run; the build compiles it
+                self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
         self.compile_seconds = time.perf_counter() - t0
         self._objects = dict(group=group, spikes=spikes, volts=volts, n_exc=n_exc)
         return self

@@ -30,3 +30,18 @@ def test_help_shows_no_imported_scipy_function(name):
     assert "linear_sum_assignment(" not in text  # scipy's, imported at top level
     for public in module.__all__:
         assert public in text
+
+
+PACKAGES = ["neurodata.io", "neurodata.bicluster", "neurodata.connectome", "neurodata.rsa", "neurodata.alignment",
+            "neurodata.mmgpvae", "neurodata.neuroformer", "neurodata.batch", "neurodata.deep", "neurosim.dendrites",
+            "neurosim.reservoir", "neurosim.motion", "neurosim.elm", "neurosim.sweep"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_help_on_each_package_lists_its_public_names(name):
+    """#25 item 4: help(package) names every public name, the lazily loaded estimators included."""
+    module = importlib.import_module(name)
+    assert module.__all__, f"{name} declares no public names"
+    text = pydoc.render_doc(module, renderer=pydoc.plaintext)
+    missing = [public for public in module.__all__ if public not in text]
+    assert not missing, f"help({name}) does not list {missing}"

@@ -3,15 +3,18 @@ import hashlib
 import os
 import pickle
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 
 from ..base import Estimator
 from ..errors import ConvergenceWarning, DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
 from ..inputs import time_first
-from ..utils import atomic_path, check_option, check_random_state, check_scalar, progress
+from ..utils import announce_waits, atomic_path, check_option, check_random_state, check_scalar, progress
 from . import summaries
 from .sampler import Sampler, Settings, linear_predictor
+
+NUMBA_NOTE = "numba compiles the sampler's kernels on first use (once; cached after that)"
 
 
 def initial_labels(y, n_clusters, rng, p=2, max_clusters=8):
@@ -311,8 +314,11 @@ class BiclusterMCMC(Estimator):
             rec = current["record"]
         bar = progress(total=self.n_iter, desc=desc, verbose=self.verbose if verbose is None else verbose)
         bar.update(sampler.state.iteration)
+        first = True
         while sampler.state.iteration < self.n_iter:
-            sampler.sweep()
+            with announce_waits(f"{type(self).__name__}: first sweep", note=NUMBA_NOTE) if first else nullcontext():
+                sampler.sweep()
+            first = False
             it = sampler.state.iteration
             rec.trace(it - 1, sampler.state)
             if it > burn and (it - burn) % self.thin == 0:

@@ -19,6 +19,10 @@ __all__ = ["MMGPVAE", "affine_r2", "fourier_basis", "fourier_frequencies", "prio
            "real_dft_basis", "to_trials"]
 
 
+def __dir__():  # so dir() and help() list the lazily loaded estimator too
+    return sorted(set(globals()) | set(__all__))
+
+
 def __getattr__(name):  # the estimator pulls in torch: load it only when asked for
     if name == "MMGPVAE":
         from .estimator import MMGPVAE

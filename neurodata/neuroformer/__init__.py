@@ -12,4 +12,15 @@ connectivity  neuron-pair connectivity read out of the attention, and a lagged c
 """
 from .tokenizer import SpikeTokenizer, Tokens, time_block_split
 
-__all__ = ["SpikeTokenizer", "Tokens", "time_block_split"]
+__all__ = ["Neuroformer", "SpikeTokenizer", "Tokens", "time_block_split"]
+
+
+def __dir__():  # so dir() and help() list the lazily loaded estimator too
+    return sorted(set(globals()) | set(__all__))
+
+
+def __getattr__(name):  # the estimator pulls in torch: load it only when asked for
+    if name == "Neuroformer":
+        from .estimator import Neuroformer
+        return Neuroformer
+    raise AttributeError(f"module 'neurodata.neuroformer' has no attribute {name!r}")
