@@ -8,6 +8,7 @@ import ast
 import copy
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,21 @@ def _same(a, b):
     return a == b
 
 
+def _numpydoc_sections(doc):
+    """{section title: its text} of a numpydoc docstring (titles underlined with dashes)."""
+    import textwrap
+
+    lines = textwrap.dedent("\n".join((doc or "").splitlines()[1:])).splitlines()
+    sections, title = {}, None
+    for i, line in enumerate(lines):
+        if i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1].strip()) and line.strip():
+            title = line.strip()
+            sections[title] = ""
+        elif title and not re.fullmatch(r"-{3,}", line.strip()):
+            sections[title] += line + "\n"
+    return sections
+
+
 # ---------------------------------------------------------------------------------------------- the checks
 def test_estimators_are_found_and_each_has_a_tiny_input():
     assert {"BiclusterMCMC", "NTF", "WeightedSBM", "DynamicConnectome", "RidgeEncoder", "RLSReadout",
@@ -236,6 +252,13 @@ def test_fit_returns_self_leaves_inputs_alone_and_learns_trailing_underscore_sta
     assert public, f"{name}.{method} stored no fitted attribute"
     bad = sorted(a for a in public if not a.endswith("_"))
     assert not bad, f"{name}.{method} stored fitted state without a trailing underscore: {bad}"
+    # #25: the docstring has numpydoc Parameters and Attributes sections, and the latter lists every fitted name
+    sections = _numpydoc_sections(cls.__doc__)
+    assert {"Parameters", "Attributes"} <= set(sections), f"{name}: docstring sections {sorted(sections)}"
+    listed = {n for entry in re.findall(r"^([\w, ]+?) :", sections["Attributes"], flags=re.M)  # "a_, b_ : type"
+              for n in re.split(r",\s*", entry)}
+    undocumented = sorted(public - listed)
+    assert not undocumented, f"{name}: fitted attributes missing from its Attributes section: {undocumented}"
     # a clone of a fitted estimator is unfitted, with the same parameters
     twin = clone(est)
     assert not (set(vars(twin)) - attrs_before) and _same(twin.get_params(), est.get_params())

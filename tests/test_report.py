@@ -187,3 +187,47 @@ def test_demo_ends_with_the_report(monkeypatch, tmp_path):
         demo.main(["--out", str(foreign), "--testdata", str(tmp_path / "no-recordings")])
     assert (foreign / "report.html").read_text() == "someone else's page"
     assert not (foreign / "summary.nwb").exists()
+
+
+def _headless_chromium():
+    """A Selenium driver on a headless Chromium, or the reason why none can be had here."""
+    import shutil
+
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return None, "selenium is not installed (pip install selenium; it is in the test extra)"
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
+                   None)
+    driver = shutil.which("chromedriver")
+    if not (browser and driver):
+        return None, ("no headless browser here: install Debian's chromium and chromium-driver "
+                      "(apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options), None
+
+
+def test_report_opens_in_a_real_browser(fake_demo):
+    """#25 item 1: the page opened in headless Chromium shows every section, and every image has loaded
+    (complete, with a non-zero natural size). Skips, saying why, where no browser can be installed."""
+    out, steps = fake_demo
+    html_path, _ = build_report(out)
+    browser, why = _headless_chromium()
+    if browser is None:
+        pytest.skip(why)
+    try:
+        browser.get(html_path.resolve().as_uri())
+        sections = browser.execute_script(
+            "return Array.from(document.querySelectorAll('section[data-component]'), s => s.dataset.component);")
+        images = browser.execute_script(
+            "return Array.from(document.images, i => [i.closest('section') ? i.closest('section').dataset.component"
+            " : null, i.complete && i.naturalWidth > 0 && i.naturalHeight > 0]);")
+    finally:
+        browser.quit()
+    assert set(sections) == set(steps)
+    assert images and all(loaded for _, loaded in images), f"images that did not load: {images}"
+    assert {name for name, _ in images} == set(steps)  # every section shows at least one figure

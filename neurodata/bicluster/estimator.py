@@ -165,18 +165,32 @@ class BiclusterMCMC(Estimator):
 
     Attributes
     ----------
-    labels_ : (n_neurons,) maxPEAR neuron clusters.  states_ : (n_bins,) maxPEAR states of the time bins.
-    pear_neurons_, pear_states_ : their posterior expected adjusted Rand indices.
-    coclustering_neurons_, coclustering_states_ : posterior co-clustering matrices.
-    n_clusters_mode_, n_clusters_posterior_ : posterior mode and distribution of the number of clusters K.
-    n_clusters_trace_, n_states_trace_ : (n_chains, n_iter) occupied clusters and states at every sweep.
-    r_, d_ : posterior means of the dispersions and baselines.  log_rate_ : (n_bins, n_neurons) posterior
-        mean of the linear predictor η (with ``store_log_rate``).
-    inference_data_ : ArviZ InferenceData of the kept draws (r, d, K, L, log-likelihood, η).
-    convergence_ : pandas DataFrame, one row per quantity of ``inference_data_``: bulk ESS (min and median over
-        its entries) and the largest rank-normalised split R-hat across chains (NaN with one chain). A fit of
-        two or more chains warns (ConvergenceWarning) when a continuous quantity has R-hat > 1.05.
-    chains_ : per-chain records of every kept draw.  n_neurons_, n_bins_ : the shape fitted.
+    labels_ : ndarray (n_neurons,)
+        maxPEAR neuron clusters.
+    states_ : ndarray (n_bins,)
+        maxPEAR states of the time bins.
+    pear_neurons_, pear_states_ : float
+        Their posterior expected adjusted Rand indices.
+    coclustering_neurons_, coclustering_states_ : ndarray
+        Posterior co-clustering matrices.
+    n_clusters_mode_, n_clusters_posterior_ : int, ndarray
+        Posterior mode and distribution of the number of clusters K.
+    n_clusters_trace_, n_states_trace_ : ndarray (n_chains, n_iter)
+        Occupied clusters and states at every sweep.
+    r_, d_ : ndarray (n_neurons,)
+        Posterior means of the dispersions and baselines.
+    log_rate_ : ndarray (n_bins, n_neurons)
+        Posterior mean of the linear predictor η (with ``store_log_rate``).
+    inference_data_ : arviz.InferenceData
+        The kept draws (r, d, K, L, log-likelihood, η).
+    convergence_ : pandas.DataFrame
+        One row per quantity of ``inference_data_``: bulk ESS (min and median over its entries) and the largest
+        rank-normalised split R-hat across chains (NaN with one chain). A fit of two or more chains warns
+        (ConvergenceWarning) when a continuous quantity has R-hat > 1.05.
+    chains_ : list
+        Per-chain records of every kept draw.
+    n_neurons_, n_bins_ : int
+        The shape fitted.
     """
 
     def __init__(self, *, n_iter=10000, burn_in=None, thin=10, n_chains=2, n_latent=2, n_states=10,

@@ -53,8 +53,14 @@ class DynamicConnectome(Estimator):
 
     Attributes
     ----------
-    result_ : ConnectomeResult (factors, partitions, parameters; ``to_nwb``, ``plot``)
-    ntf_ : the fitted NTF; sbms_ : one fitted WeightedSBM per component; tensor_shape_ : (T, animals, pairs)
+    result_ : ConnectomeResult
+        Factors, partitions and parameters (``to_nwb``, ``plot``).
+    ntf_ : NTF
+        The fitted tensor factorization.
+    sbms_ : list of WeightedSBM
+        One fitted weighted SBM per component.
+    tensor_shape_ : tuple
+        (time windows, animals, neuron pairs) of the affinity tensor.
     """
 
     def __init__(self, *, rank="auto", rank_range=(1, 8), smooth=0.2, window=3.0, z=2.5, resolution=0.5,

@@ -129,12 +129,24 @@ class WeightedSBM(Estimator):
 
     Attributes
     ----------
-    labels_ : (N,) block of each node (blocks numbered by decreasing within-block mean weight)
-    n_blocks_ : chosen K
-    responsibilities_ : (N, K) posterior block probabilities
-    edge_prob_ : (K, K) edge probabilities; weight_mean_ : (K, K) mean weight of existing edges (1 / rate)
-    block_weights_ : (K,) block proportions
-    icl_ : ICL of the chosen K; icl_path_ : dict K -> ICL; elbo_ : variational bound of the chosen fit
+    labels_ : ndarray (N,)
+        Block of each node (blocks numbered by decreasing within-block mean weight).
+    n_blocks_ : int
+        The chosen K.
+    responsibilities_ : ndarray (N, K)
+        Posterior block probabilities.
+    edge_prob_ : ndarray (K, K)
+        Edge probabilities.
+    weight_mean_ : ndarray (K, K)
+        Mean weight of existing edges (1 / rate).
+    block_weights_ : ndarray (K,)
+        Block proportions.
+    icl_ : float
+        ICL of the chosen K.
+    icl_path_ : dict
+        K → ICL over the K tried.
+    elbo_ : float
+        Variational bound of the chosen fit.
     """
 
     def __init__(self, *, n_blocks="auto", max_blocks=10, n_init=5, n_iter_max=200, tol=1e-5,

@@ -89,10 +89,32 @@ class MMGPVAE(Estimator):
         End with the parameters of the best monitored epoch (default) instead of the last.
     device, n_threads, checkpoint, seed, verbose : the torch room's usual knobs.
 
-    Attributes (after fit)
-    ----------------------
-    net_ : MMGPVAENet (on CPU), latent_names_, length_scale_ (L,), noise_variance_ {name: array},
-    specs_ (list of dicts), history_, best_epoch_, n_epochs_done_, n_bins_, n_coefficients_.
+    Attributes
+    ----------
+    net_ : MMGPVAENet
+        The trained network (on CPU, eval mode; the best monitored epoch unless ``restore_best=False``).
+    specs_ : list of dict
+        One per modality: name, kind (poisson, gaussian, image) and shape.
+    latent_names_ : list of str
+        The latents in order: shared ones first, then each modality's private ones.
+    length_scale_ : ndarray (L,)
+        The learnt GP length scale of each latent, in bins.
+    noise_variance_ : dict {modality: ndarray}
+        Observation noise variance of each Gaussian or image modality.
+    basis_ : FourierBasis or None
+        The kept real-DFT frequencies (``domain="fourier"``); None in the time domain.
+    n_bins_ : int
+        Time bins per trial.
+    n_coefficients_ : int
+        Coefficients per latent: kept Fourier frequencies, or ``n_bins_`` in the time domain.
+    history_ : list of dict
+        One row per epoch (ELBO terms, validation loss, time).
+    best_epoch_ : int
+        The epoch whose parameters ``net_`` holds.
+    n_epochs_done_ : int
+        Epochs trained, resumed ones included.
+    stopped_early_ : bool
+        Whether ``patience`` ended training before ``epochs``.
     """
 
     def __init__(self, *, n_shared=1, n_private=1, kinds=None, encoder_hidden=None, decoder_hidden=None,

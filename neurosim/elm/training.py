@@ -126,7 +126,18 @@ class NeuronIOModel(Estimator):
     seed : None, int or numpy Generator.
     verbose : progress bar.
 
-    Attributes: ``net_`` (the trained module, best epoch), ``history_``, ``n_parameters_``, ``best_epoch_``.
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The trained model (on CPU, eval mode) at its best validation epoch.
+    history_ : list of dict
+        One row per epoch (training and validation loss, time).
+    best_epoch_ : int
+        The epoch whose parameters ``net_`` holds.
+    n_inputs_ : int
+        Input channels (synapses) of the training data; predictions need the same.
+    n_parameters_ : int
+        Trainable parameters of ``net_`` (the paper's model-size axis).
     """
 
     def __init__(self, *, architecture="elm", memory=20, lambda_value=5.0, mlp_layers=1, version="v1",

@@ -158,8 +158,18 @@ class HeterogeneousDelayClassifier(Estimator):
     verbose : bool
         Progress bar over epochs.
 
-    Attributes (after fit): ``kernel_`` (classes, 2, K_T, K_X, K_Y) float32, ``bias_`` (classes,),
-    ``history_`` list of per-epoch dicts (loss, time), ``n_epochs_done_``.
+    Attributes
+    ----------
+    config_ : MotionConfig
+        The configuration the kernels were trained for (``config``, or the default one).
+    kernel_ : ndarray (classes, 2, K_T, K_X, K_Y), float32
+        The heterogeneous-delay weights: one spatio-temporal kernel per class and polarity.
+    bias_ : ndarray (classes,), float32
+        The output biases (zeros for a model without bias).
+    history_ : list of dict
+        One row per epoch (loss, time).
+    n_epochs_done_ : int
+        Epochs trained, resumed ones included.
     """
 
     def __init__(self, *, config="reduced", epochs=None, lr=None, device="auto", n_threads=None, checkpoint=None,

@@ -51,7 +51,14 @@ class RLSReadout(Estimator):
         None keeps the decayed P of all earlier updates.
     verbose : bool — progress bar over trials.
 
-    Attributes (after :meth:`fit_trials`): ``responses_`` (n_trials, n_samples, K), ``W_``, ``P_``.
+    Attributes
+    ----------
+    responses_ : ndarray (n_trials, n_samples, K)
+        The readout y of every trial, computed before that trial's updates (what a causal learner shows).
+    W_ : ndarray (n_features + 1, K)
+        The readout weights after the last trial (the last row is the bias).
+    P_ : ndarray (n_features + 1, n_features + 1)
+        The RLS inverse-correlation estimate after the last trial.
     """
 
     def __init__(self, *, alpha=RLSParams.alpha, step=10, reset_at_trial=None, verbose=False):
