@@ -33,4 +33,12 @@ class Estimator(BaseEstimator):
       attributes ending with ``_`` (private helpers may start with ``_``). ``fit`` never modifies its inputs.
     - ``verbose`` defaults to ``DEFAULT_VERBOSE`` (``False``) in every estimator that has it.
     - ``seed`` accepts ``None``, an int or a ``numpy.random.Generator``; the generator is created inside ``fit``.
+
+    An ``__init__`` with many hyper-parameters may end in ``self._keep(locals())`` instead of one
+    ``self.name = name`` line per parameter: the same assignments, written once.
     """
+
+    def _keep(self, arguments):
+        """Store each ``__init__`` argument unchanged under its own name (``arguments`` is ``locals()``)."""
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])

@@ -53,6 +53,25 @@ def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=10.0, every=15.0):
         speaker.join()
 
 
+def lazy_exports(package, heavy):
+    """``(__getattr__, __dir__)`` for a package ``__init__`` whose public names include ``heavy`` ones
+    ({name: submodule}, e.g. an estimator importing torch or numba) loaded on first use, so that importing the
+    package stays light while ``dir()`` and ``help()`` still list every public name."""
+    import importlib
+    import sys
+
+    def __getattr__(name):
+        if name in heavy:
+            return getattr(importlib.import_module(f"{package}.{heavy[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__():
+        module = sys.modules[package]
+        return sorted(set(vars(module)) | set(module.__all__))
+
+    return __getattr__, __dir__
+
+
 def check_random_state(seed):
     """Return a ``numpy.random.Generator`` from None, an int, or a Generator (passed through)."""
     if seed is None or isinstance(seed, (numbers.Integral, np.integer)):

@@ -12,19 +12,12 @@ maxpear                  maxPEAR point estimate of a partition
 matching_accuracy        accuracy of estimated labels under the best label matching
 mfm_log_v, mfm_prior_num_clusters   the mixture-of-finite-mixtures prior on the number of clusters
 """
+from ..utils import lazy_exports
 from .mfm import mfm_log_v, mfm_prior_num_clusters
 from .summaries import coclustering, matching_accuracy, maxpear, pear
 
 __all__ = ["BiclusterMCMC", "coclustering", "matching_accuracy", "maxpear", "mfm_log_v",
            "mfm_prior_num_clusters", "pear"]
 
-
-def __dir__():  # so dir() and help() list the lazily loaded estimator too
-    return sorted(set(globals()) | set(__all__))
-
-
-def __getattr__(name):
-    if name == "BiclusterMCMC":
-        from .estimator import BiclusterMCMC
-        return BiclusterMCMC
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The estimator pulls in numba, polyagamma and arviz: loaded on first use
+__getattr__, __dir__ = lazy_exports(__name__, {"BiclusterMCMC": "estimator"})

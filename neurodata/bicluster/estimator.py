@@ -199,37 +199,7 @@ class BiclusterMCMC(Estimator):
                  r_prior_rate=1.0, init="kmeans", boundary_moves=20, segment_moves=0, dispersion_update="exact",
                  hold_states=20, split_merge=0, store_log_rate=True, checkpoint=None,
                  checkpoint_every=500, resume=False, n_jobs=1, scheduler=None, seed=None, verbose=False):
-        self.n_iter = n_iter
-        self.burn_in = burn_in
-        self.thin = thin
-        self.n_chains = n_chains
-        self.n_latent = n_latent
-        self.n_states = n_states
-        self.hmm_alpha = hmm_alpha
-        self.hmm_gamma = hmm_gamma
-        self.hmm_kappa = hmm_kappa
-        self.cluster_prior = cluster_prior
-        self.mfm_gamma = mfm_gamma
-        self.mfm_rho = mfm_rho
-        self.dp_alpha = dp_alpha
-        self.likelihood = likelihood
-        self.dynamics_prior_scale = dynamics_prior_scale
-        self.r_prior_shape = r_prior_shape
-        self.r_prior_rate = r_prior_rate
-        self.init = init
-        self.boundary_moves = boundary_moves
-        self.segment_moves = segment_moves
-        self.dispersion_update = dispersion_update
-        self.hold_states = hold_states
-        self.split_merge = split_merge
-        self.store_log_rate = store_log_rate
-        self.checkpoint = checkpoint
-        self.checkpoint_every = checkpoint_every
-        self.resume = resume
-        self.n_jobs = n_jobs
-        self.scheduler = scheduler
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     # ------------------------------------------------------------------ validation
     def _validate(self, counts, bin_size=None):

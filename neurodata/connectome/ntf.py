@@ -139,15 +139,7 @@ class NTF(Estimator):
 
     def __init__(self, *, rank="auto", rank_range=(1, 8), n_restarts=6, n_iter_max=500, tol=1e-5,
                  stability_threshold=0.9, min_improvement=0.05, seed=None, verbose=False):
-        self.rank = rank
-        self.rank_range = rank_range
-        self.n_restarts = n_restarts
-        self.n_iter_max = n_iter_max
-        self.tol = tol
-        self.stability_threshold = stability_threshold
-        self.min_improvement = min_improvement
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     def _validate(self, tensor):
         name = type(self).__name__

@@ -67,24 +67,7 @@ class DynamicConnectome(Estimator):
                  n_restarts=6, n_iter_max=500, tol=1e-5, stability_threshold=0.9, min_improvement=0.05,
                  max_blocks=10, sbm_n_init=5, edge_fraction=0.05, dtype="float32", chunk_pairs=4096,
                  seed=None, verbose=False):
-        self.rank = rank
-        self.rank_range = rank_range
-        self.smooth = smooth
-        self.window = window
-        self.z = z
-        self.resolution = resolution
-        self.n_restarts = n_restarts
-        self.n_iter_max = n_iter_max
-        self.tol = tol
-        self.stability_threshold = stability_threshold
-        self.min_improvement = min_improvement
-        self.max_blocks = max_blocks
-        self.sbm_n_init = sbm_n_init
-        self.edge_fraction = edge_fraction
-        self.dtype = dtype
-        self.chunk_pairs = chunk_pairs
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     def _validate(self):
         name = type(self).__name__

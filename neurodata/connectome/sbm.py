@@ -151,13 +151,7 @@ class WeightedSBM(Estimator):
 
     def __init__(self, *, n_blocks="auto", max_blocks=10, n_init=5, n_iter_max=200, tol=1e-5,
                  edge_threshold=0.0, seed=None):
-        self.n_blocks = n_blocks
-        self.max_blocks = max_blocks
-        self.n_init = n_init
-        self.n_iter_max = n_iter_max
-        self.tol = tol
-        self.edge_threshold = edge_threshold
-        self.seed = seed
+        self._keep(locals())
 
     def _validate(self, weights):
         name = type(self).__name__

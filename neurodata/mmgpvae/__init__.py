@@ -12,19 +12,12 @@ estimator  MMGPVAE (fit / transform / reconstruct / score)
 metrics    affine R² of latents against a truth, rate correlation
 io         modalities from NWB through the spine (binned units, behaviour, ophys), results back to NWB
 """
+from ..utils import lazy_exports
 from .metrics import affine_r2, rate_correlation, to_trials
 from .prior import fourier_basis, fourier_frequencies, prior_variance, real_dft_basis
 
 __all__ = ["MMGPVAE", "affine_r2", "fourier_basis", "fourier_frequencies", "prior_variance", "rate_correlation",
            "real_dft_basis", "to_trials"]
 
-
-def __dir__():  # so dir() and help() list the lazily loaded estimator too
-    return sorted(set(globals()) | set(__all__))
-
-
-def __getattr__(name):  # the estimator pulls in torch: load it only when asked for
-    if name == "MMGPVAE":
-        from .estimator import MMGPVAE
-        return MMGPVAE
-    raise AttributeError(f"module 'neurodata.mmgpvae' has no attribute {name!r}")
+# The estimator pulls in torch: loaded on first use
+__getattr__, __dir__ = lazy_exports(__name__, {"MMGPVAE": "estimator"})

@@ -122,28 +122,7 @@ class MMGPVAE(Estimator):
                  length_scale_init=30.0, min_length=MIN_LENGTH, condthresh=CONDTHRESH, validation_fraction=0.0,
                  patience=None, restore_best=True, device="auto", n_threads=None, checkpoint=None, seed=None,
                  verbose=DEFAULT_VERBOSE):
-        self.n_shared = n_shared
-        self.n_private = n_private
-        self.kinds = kinds
-        self.encoder_hidden = encoder_hidden
-        self.decoder_hidden = decoder_hidden
-        self.domain = domain
-        self.objective = objective
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.clip_norm = clip_norm
-        self.lr = lr
-        self.length_scale_init = length_scale_init
-        self.min_length = min_length
-        self.condthresh = condthresh
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.restore_best = restore_best
-        self.device = device
-        self.n_threads = n_threads
-        self.checkpoint = checkpoint
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     # ------------------------------------------------------------------------------------------ validation
     def _validate(self):

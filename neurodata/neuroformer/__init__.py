@@ -10,17 +10,10 @@ model         the nn.Module (past-state encoder, optional behaviour encoder, cro
 estimator     Neuroformer: fit / score / generate / attention on the torch room
 connectivity  neuron-pair connectivity read out of the attention, and a lagged cross-correlogram baseline
 """
+from ..utils import lazy_exports
 from .tokenizer import SpikeTokenizer, Tokens, time_block_split
 
 __all__ = ["Neuroformer", "SpikeTokenizer", "Tokens", "time_block_split"]
 
-
-def __dir__():  # so dir() and help() list the lazily loaded estimator too
-    return sorted(set(globals()) | set(__all__))
-
-
-def __getattr__(name):  # the estimator pulls in torch: load it only when asked for
-    if name == "Neuroformer":
-        from .estimator import Neuroformer
-        return Neuroformer
-    raise AttributeError(f"module 'neurodata.neuroformer' has no attribute {name!r}")
+# The estimator pulls in torch: loaded on first use
+__getattr__, __dir__ = lazy_exports(__name__, {"Neuroformer": "estimator"})

@@ -19,6 +19,17 @@ def _positive_float(text):
     return value
 
 
+def _saved_model_arguments(parser, file_help, verb):
+    """What the commands on a saved model share: the recording, the model file, a time range, torch options."""
+    parser.add_argument("file", help=file_help)
+    parser.add_argument("--model", required=True, help="model file written by pretrain --model-out")
+    parser.add_argument("--start", type=float, default=None, help=f"first time (s) to {verb}")
+    parser.add_argument("--end", type=float, default=None, help=f"last time (s) to {verb}")
+    from ..deep import add_torch_arguments
+
+    add_torch_arguments(parser)
+
+
 def configure(subparsers):
     from ..cli import add_common_options, add_figure_option
     from ..deep import add_torch_arguments
@@ -51,24 +62,16 @@ def configure(subparsers):
     pre.set_defaults(func=run_pretrain)
 
     gen = sub.add_parser("generate", help="sample spike trains with a saved model (real past windows)")
-    gen.add_argument("file", help="NWB file with a Units table (its past windows condition the samples)")
-    gen.add_argument("--model", required=True, help="model file written by pretrain --model-out")
+    _saved_model_arguments(gen, "NWB file with a Units table (its past windows condition the samples)", "generate")
     gen.add_argument("--temperature", type=_positive_float, default=1.0, help="sampling temperature (default 1)")
     gen.add_argument("--n-top-tokens", type=int, default=None, help="top-k sampling: keep only the k likeliest tokens")
     gen.add_argument("--top-p", type=_positive_float, default=None, help="nucleus sampling threshold in (0, 1]")
-    gen.add_argument("--start", type=float, default=None, help="first time (s) to generate")
-    gen.add_argument("--end", type=float, default=None, help="last time (s) to generate")
-    add_torch_arguments(gen)
     add_figure_option(gen, "a generated vs recorded raster")
     add_common_options(gen, out_help="NWB file for the generated spikes")
     gen.set_defaults(func=run_generate)
 
     att = sub.add_parser("attention", help="connectivity read out of a saved model's attention")
-    att.add_argument("file", help="NWB file with a Units table")
-    att.add_argument("--model", required=True, help="model file written by pretrain --model-out")
-    att.add_argument("--start", type=float, default=None, help="first time (s) to read")
-    att.add_argument("--end", type=float, default=None, help="last time (s) to read")
-    add_torch_arguments(att)
+    _saved_model_arguments(att, "NWB file with a Units table", "read")
     add_figure_option(att, "the attention connectivity")
     add_common_options(att, seed=False, out_help="results NWB file to write")
     att.set_defaults(func=run_attention)

@@ -64,31 +64,7 @@ class Neuroformer(Estimator):
                  clip_temperature=0.5, dropout=0.2, lr=1e-4, weight_decay=0.1, epochs=10, batch_size=32,
                  patience=None, checkpoint=None, device="auto", n_threads=None, seed=0,
                  verbose=DEFAULT_VERBOSE):
-        self.window = window
-        self.past = past
-        self.dt = dt
-        self.max_dt = max_dt
-        self.n_embd = n_embd
-        self.n_head = n_head
-        self.n_state = n_state
-        self.n_past = n_past
-        self.n_history = n_history
-        self.n_self = n_self
-        self.n_behavior_layers = n_behavior_layers
-        self.behavior_bins = behavior_bins
-        self.clip_dim = clip_dim
-        self.clip_temperature = clip_temperature
-        self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.checkpoint = checkpoint
-        self.device = device
-        self.n_threads = n_threads
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     # ------------------------------------------------------------------ validation
     def _validate(self):

@@ -12,18 +12,9 @@ plots     soma / spike probability / memory figure
 cli       neurosim elm data|train|evaluate
 """
 
+from neurodata.utils import lazy_exports
+
 __all__ = ["ELMNet", "NeuronIOModel"]
 
-
-def __dir__():  # so dir() and help() list the lazily loaded estimator too
-    return sorted(set(globals()) | set(__all__))
-
-
-def __getattr__(name):  # both pull in torch: load them only when asked for
-    if name == "ELMNet":
-        from .model import ELMNet
-        return ELMNet
-    if name == "NeuronIOModel":
-        from .training import NeuronIOModel
-        return NeuronIOModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Both pull in torch: loaded on first use
+__getattr__, __dir__ = lazy_exports(__name__, {"ELMNet": "model", "NeuronIOModel": "training"})

@@ -145,32 +145,7 @@ class NeuronIOModel(Estimator):
                  learn_tau_m=False, lstm_hidden=16, n_filters=8, lr=5e-4, batch_size=8, window=0.5, burn_in=0.15,
                  n_epochs=10, batches_per_epoch=100, validation_fraction=0.1, dt=1e-3, device="auto",
                  n_threads=None, checkpoint=None, seed=None, verbose=DEFAULT_VERBOSE):
-        self.architecture = architecture
-        self.memory = memory
-        self.lambda_value = lambda_value
-        self.mlp_layers = mlp_layers
-        self.version = version
-        self.routing = routing
-        self.n_branches = n_branches
-        self.synapses_per_branch = synapses_per_branch
-        self.tau_m_min = tau_m_min
-        self.tau_m_max = tau_m_max
-        self.learn_tau_m = learn_tau_m
-        self.lstm_hidden = lstm_hidden
-        self.n_filters = n_filters
-        self.lr = lr
-        self.batch_size = batch_size
-        self.window = window
-        self.burn_in = burn_in
-        self.n_epochs = n_epochs
-        self.batches_per_epoch = batches_per_epoch
-        self.validation_fraction = validation_fraction
-        self.dt = dt
-        self.device = device
-        self.n_threads = n_threads
-        self.checkpoint = checkpoint
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     # ------------------------------------------------------------------------------------------------------
     def _steps(self):

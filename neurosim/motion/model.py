@@ -174,14 +174,7 @@ class HeterogeneousDelayClassifier(Estimator):
 
     def __init__(self, *, config="reduced", epochs=None, lr=None, device="auto", n_threads=None, checkpoint=None,
                  seed=None, verbose=False):
-        self.config = config
-        self.epochs = epochs
-        self.lr = lr
-        self.device = device
-        self.n_threads = n_threads
-        self.checkpoint = checkpoint
-        self.seed = seed
-        self.verbose = verbose
+        self._keep(locals())
 
     # ------------------------------------------------------------------------------------------------------
     def _config(self):

@@ -62,10 +62,7 @@ class RLSReadout(Estimator):
     """
 
     def __init__(self, *, alpha=RLSParams.alpha, step=10, reset_at_trial=None, verbose=False):
-        self.alpha = alpha
-        self.step = step
-        self.reset_at_trial = reset_at_trial
-        self.verbose = verbose
+        self._keep(locals())
 
     def fit_trials(self, features, paradigm, width_ms, dt_ms=1.0):
         """Run over the trials in order: respond with the weights held at the start of each trial (as the
