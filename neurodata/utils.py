@@ -25,15 +25,20 @@ FIRST_RUN_NOTE = ("on a first run this is mostly one-off code generation and com
                   "numba), cached for later runs")
 
 
+WAIT_FIRST_S, WAIT_EVERY_S = 10.0, 15.0  # announce_waits' defaults: no step silent for more than 15 s
+
+
 @contextlib.contextmanager
-def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=10.0, every=15.0):
+def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=None, every=None):
     """Say what is going on while a step that shows no progress of its own runs long: after ``first_after``
-    seconds one INFO message naming ``what`` and ``note`` (why the wait), then one every ``every`` seconds
-    with the time so far, so no wait is silent for more than 15 s. Messages go to the ``neurosuite`` logger,
+    seconds (default ``WAIT_FIRST_S``) one INFO message naming ``what`` and ``note`` (why the wait), then one
+    every ``every`` seconds (``WAIT_EVERY_S``) with the time so far. Messages go to the ``neurosuite`` logger,
     which the CLIs and the demo show and ``--quiet`` silences; a step that ends sooner says nothing."""
     import threading
     import time
 
+    first_after = WAIT_FIRST_S if first_after is None else first_after
+    every = WAIT_EVERY_S if every is None else every
     done = threading.Event()
     start = time.monotonic()
 

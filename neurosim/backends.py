@@ -28,7 +28,7 @@ import subprocess
 import sys
 
 from neurodata.errors import BackendUnavailableError
-from neurodata.utils import check_option, logger
+from neurodata.utils import announce_waits, check_option, logger
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "genn")
 
@@ -283,7 +283,9 @@ def use_device(name="runtime", *, directory=None, threads=None, build_on_run=Tru
                     b2.prefs["devices.cuda_standalone.cuda_backend.gpu_id"] = 0
             set_device(name, directory=directory or claim_build_directory(name, label),
                        build_on_run=build_on_run)
-        yield get_device()
+        # Brian2 generates and compiles code (Cython, C++) the first time a network is built or run, silently
+        with announce_waits(f"{label} (Brian2, {name})"):
+            yield get_device()
     finally:
         current = get_device()
         if name != "runtime" and hasattr(current, "reinit"):

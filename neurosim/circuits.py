@@ -63,8 +63,7 @@ def _simulate_lif(params, rng, record_v, target):
         spikes = b2.SpikeMonitor(group, name="lif_spikes")
         volts = b2.StateMonitor(group, "v", record=list(range(min(record_v, n_neurons))), name="lif_v")
         net = b2.Network(group, exc, inh, drive, spikes, volts)
-        with announce_waits("LIF network (Brian2)"):
-            net.run(duration * b2.second, namespace={})  # every name is in the groups' own namespaces
+        net.run(duration * b2.second, namespace={})  # every name is in the groups' own namespaces
         trains = spikes.spike_trains()
         times = [np.asarray(trains[i] / b2.second) for i in range(n_neurons)]
         v = Traces(np.asarray(volts.v / b2.volt).T, rate=1.0 / params["dt"], unit="volts", name="v",
@@ -171,7 +170,8 @@ class CompiledLIFNetwork:
         saved = {key: b2.prefs[key] for key in ("codegen.target", "devices.cpp_standalone.openmp_threads")}
         set_device(self._device, build_on_run=False)
         try:
-            yield b2
+            with announce_waits("compiled LIF network (Brian2, cpp_standalone)"):
+                yield b2
         finally:
             reset_device(previous)
             for key, value in saved.items():
@@ -222,9 +222,8 @@ class CompiledLIFNetwork:
             spikes = b2.SpikeMonitor(group, name="lif_spikes")
             volts = b2.StateMonitor(group, "v", record=list(range(s["record_v"])), name="lif_v")
             net = b2.Network(group, exc, inh, drive, spikes, volts, name="lif_network")
-            with announce_waits("compiled LIF network (cpp_standalone build)"):
-                net.run(s["duration"] * b2.second, namespace={})  # records the run; the build compiles it
-                self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
+            net.run(s["duration"] * b2.second, namespace={})  # records the run; the build compiles it
+            self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
         self.compile_seconds = time.perf_counter() - t0
         self._objects = dict(group=group, spikes=spikes, volts=volts, n_exc=n_exc)
         return self

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from neurodata.errors import InvalidInputError
-from neurodata.utils import announce_waits, check_option, check_random_state, check_scalar, logger
+from neurodata.utils import check_option, check_random_state, check_scalar, logger
 
 from .montecarlo import random_sdrs
 from .theory import _check_count, log_p_false_positive, p_false_negative
@@ -269,8 +269,7 @@ class ActiveDendriteNeurons:
             v_mon = b2.StateMonitor(soma, "v", record=record, dt=dt, name="dendrites_v") if record.size else None
             net = b2.Network(source, segments, soma, dendritic, plateau, seg_mon, soma_mon,
                              *([v_mon] if v_mon is not None else []), name="dendrites_network")
-            with announce_waits("active-dendrite neurons (Brian2)"):
-                net.run(P * p.period * u.second, report="text" if verbose else None)
+            net.run(P * p.period * u.second, report="text" if verbose else None)
             # copies: from brian2 2.10 a monitor's index array is a view of memory the monitor frees, so
             # np.asarray(mon.i[:]) read garbage once the network was gone (dividing t by a unit copies already)
             seg_i, seg_t = np.array(seg_mon.i[:], dtype=np.int32), np.asarray(seg_mon.t[:] / u.second)

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from neurodata.errors import BackendUnavailableError, InvalidInputError
-from neurodata.utils import announce_waits, check_option
+from neurodata.utils import check_option
 
 from ..backends import DEVICES, use_device
 from .events import check_events, events_to_list
@@ -171,8 +171,7 @@ def run_brian2_twin(events, kernel, bias=None, *, dt=1e-3, device="runtime", tar
         # pandas, ...), not with the network: freeze the existing heap so that it only scans what is new
         gc.freeze()
         try:
-            with announce_waits("motion detector twin (Brian2)"):
-                net.run(n_steps * dt * b2.second, namespace={})
+            net.run(n_steps * dt * b2.second, namespace={})
         finally:
             gc.unfreeze()
         values = np.asarray(monitor.evidence)  # (neurons, T)

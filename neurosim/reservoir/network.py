@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurodata.errors import InvalidInputError
-from neurodata.utils import announce_waits, check_option, check_random_state, logger
+from neurodata.utils import check_option, check_random_state, logger
 
 from ..backends import DEVICES, import_brian2, use_device
 from .noise import thalamic_gauss_function
@@ -605,8 +605,7 @@ def _build_readouts(b2, drawn, namespace, res, readout):
 def _run(b2, net, duration_ms, dev):
     """Run the built network; return the wall time of the simulation alone."""
     t0 = time.perf_counter()
-    with announce_waits("Izhikevich reservoir (Brian2)"):
-        net.run(duration_ms * b2.ms, namespace={}, profile=_PROFILE)
+    net.run(duration_ms * b2.ms, namespace={}, profile=_PROFILE)
     wall = time.perf_counter() - t0
     # standalone: time of the compiled simulation alone (code generation and make are not simulation)
     return float(getattr(dev, "_last_run_time", None) or wall)

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from neurodata.errors import InvalidInputError
-from neurodata.utils import announce_waits
 
 from .core import signature_defaults
 
@@ -51,9 +50,8 @@ def lif_network(params, seed, out_path):
                                                         "record_v")})
         results = f"results/{Path(out_path).stem}"
         try:
-            with announce_waits("compiled LIF network (one run)"):
-                populations, v, used = net.run({k: p[k] for k in CompiledLIFNetwork.RUN_PARAMETERS}, seed=seed,
-                                               results_directory=results)
+            populations, v, used = net.run({k: p[k] for k in CompiledLIFNetwork.RUN_PARAMETERS}, seed=seed,
+                                           results_directory=results)
         finally:
             shutil.rmtree(Path(net.directory) / results, ignore_errors=True)
     else:
