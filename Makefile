@@ -9,9 +9,12 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test test-all bench install clean env-cuda env-genn test-cuda test-genn gpu-check wheels-cuda
 
+# pip --quiet prints nothing for a minute: a heartbeat line every 15 s says the install is still going
 $(STAMP): setup.cfg pyproject.toml constraints.txt
+	@echo "neurosuite: installing the suite with every extra into $(VENV) (once; about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	@(while sleep 15; do echo "neurosuite: still installing into $(VENV)..."; done) & trap "kill $$!" EXIT; \
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
