@@ -19,8 +19,8 @@ from neurodata.mmgpvae.io import read_modalities, write_mmgpvae_results
 from neurodata.mmgpvae.plotting import plot_mmgpvae
 from neurosim.groundtruth.mmgpvae import simulate_mmgpvae, split_trials
 
-HEAD_DIRECTION = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "nwb" / \
-    "spikes_behavior_A2929-200711.nwb"
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+HEAD_DIRECTION = "nwb/spikes_behavior_A2929-200711.nwb"  # inside the test data folder
 
 
 def simulation(out, full):
@@ -42,14 +42,15 @@ def simulation(out, full):
     plot_mmgpvae(model, held_out, out / "simulation.png", truth=truth, image_side=sim.side)
 
 
-def head_direction(out):
-    if not HEAD_DIRECTION.is_file():
-        print(f"skipping the real recording: {HEAD_DIRECTION} not found")
+def head_direction(out, testdata=TESTDATA):
+    recording = Path(testdata) / HEAD_DIRECTION
+    if not recording.is_file():
+        print(f"skipping the real recording: {recording} not found")
         return
-    binned = read_modalities(HEAD_DIRECTION, ["units", "CompassDirection/ry"], bin_size=0.1, n_bins=60)
+    binned = read_modalities(recording, ["units", "CompassDirection/ry"], bin_size=0.1, n_bins=60)
     model = MMGPVAE(n_shared=2, n_private={"units": 1, "CompassDirection/ry": 0}, epochs=300, seed=0)
     model.fit(binned.data)
-    path = write_mmgpvae_results(out / "head_direction.nwb", model, binned, sources=[HEAD_DIRECTION], overwrite=True)
+    path = write_mmgpvae_results(out / "head_direction.nwb", model, binned, sources=[recording], overwrite=True)
     print(f"latents {model.latent_names_}, length scales {np.round(model.length_scale_ * 0.1, 2)} s → {path}")
     plot_mmgpvae(model, binned.data, out / "head_direction.png")
 
@@ -58,11 +59,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="the paper's sizes (slow)")
     parser.add_argument("--out", default="out/mmgpvae", help="output folder")
+    parser.add_argument("--testdata", default=str(TESTDATA), help="folder of the real recordings")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     simulation(out, args.full)
-    head_direction(out)
+    head_direction(out, args.testdata)
 
 
 if __name__ == "__main__":
