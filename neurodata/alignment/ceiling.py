@@ -3,7 +3,8 @@
 The split-half correlation ``r_half`` of a target (the correlation across stimuli between the means of two
 random halves of its trials) estimates the reliability of a half-size average; the Spearman–Brown prophecy
 formula ``c = k r / (1 + (k - 1) r)`` with k = 2 extrapolates it to the full set of trials. ``c`` bounds the
-explainable variance: an encoding model's ``r²`` is compared with ``c`` (``r² / c``).
+explainable variance: an encoding model's ``r²`` is compared with ``c`` (``sign(r) r² / c``, clipped to [−1, 1];
+see :func:`~neurodata.alignment.ridge.normalized_score`).
 """
 import numpy as np
 
@@ -18,12 +19,17 @@ def spearman_brown(r, factor=2.0):
     """Spearman–Brown prophecy: reliability of a test ``factor`` times longer, ``k r / (1 + (k − 1) r)``.
 
     ``spearman_brown(0.5) == 2/3``. Works elementwise on arrays; r must lie in [-1, 1].
+
+    The prophecy is defined for a non-negative reliability; for a negative split-half correlation (an
+    unreliable target) the formula diverges (``r = −1`` gave −inf with k = 2) and leaves [−1, 1] below
+    ``r = −1/3``. Negative r is therefore extended by symmetry, ``k r / (1 + (k − 1) |r|)``: finite, within
+    [−1, 1], still negative (so :func:`normalized_score` leaves the target out) and identical for r >= 0.
     """
     check_scalar(factor, "factor", "spearman_brown", low=0.0, low_inclusive=False)
     arr = np.asarray(r, dtype=float)
     if np.any(~np.isfinite(arr)) or np.any(np.abs(arr) > 1):
         raise InvalidInputError("spearman_brown: correlations must be finite and within [-1, 1].")
-    out = factor * arr / (1.0 + (factor - 1.0) * arr)
+    out = factor * arr / (1.0 + (factor - 1.0) * np.abs(arr))
     return float(out) if out.ndim == 0 else out
 
 
@@ -68,10 +74,10 @@ def split_half_reliability(trials, conditions, *, n_splits=100, seed=None):
 
 
 def noise_ceiling(trials, conditions, *, n_splits=100, seed=None):
-    """Spearman–Brown-corrected split-half reliability per target (the ``c`` of ``r² / c``).
+    """Spearman–Brown-corrected split-half reliability per target (the ``c`` of ``sign(r) r² / c``).
 
-    Negative split-half correlations (unreliable targets) are kept as they are, not clipped: callers decide
-    how to treat them (:func:`encoding_scores` leaves them out of the normalisation).
+    Negative split-half correlations (unreliable targets) stay negative, not clipped: callers decide how to
+    treat them (:func:`encoding_scores` leaves them out of the normalisation).
     """
     r = split_half_reliability(trials, conditions, n_splits=n_splits, seed=seed)
     return spearman_brown(np.clip(r, -1.0, 1.0))
