@@ -22,6 +22,8 @@ def _rate(res):
 
 
 def bench_reservoir_n1000(quick=True):
+    """Wall seconds per simulated second of the N = 1000 reservoir with plastic readouts: Brian2 cpp_standalone
+    (ours) vs the NumPy spnet loop of the same network (baseline); Brian2 runtime as an extra."""
     par = _paradigm(4.0 if quick else 20.0)
     sim_s = par.duration_ms / 1e3
     res = ReservoirParams(n_neurons=1000)
@@ -39,6 +41,8 @@ def bench_reservoir_n1000(quick=True):
 
 
 def bench_reservoir_large(quick=True):
+    """Wall seconds per simulated second at N = 10^4 (and 10^5 with --full): Brian2 cpp_standalone (ours) vs the
+    NumPy spnet loop (baseline), with the peak memory of the run."""
     out = {}
     sizes = (10_000,) if quick else (10_000, 100_000)
     for n in sizes:

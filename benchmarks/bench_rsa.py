@@ -14,6 +14,8 @@ from _timing import timed
 
 
 def bench_rdm_gt_geodesic(quick=True):
+    """Euclidean RDM + geo-topological transform GT(0.4, 0.6) + geodesic RDM: ours (neurodata.rsa) vs rsatoolbox
+    (baseline: calc_rdm, geotopological_transform, geodesic_transform), same patterns."""
     from neurodata.rsa import compute_rdm, geodesic, geotopological
 
     n_cond, n_chan = (300, 1000) if quick else (1000, 5000)
