@@ -16,10 +16,11 @@ from scipy.stats import beta
 from neurodata.errors import InvalidInputError
 from neurodata.utils import check_random_state
 
-from .theory import _check_count, _check_fp_args
+from .theory import _check_count, _check_fp_args, _log_hyper_pmf
 
-__all__ = ["MonteCarloEstimate", "random_sdrs", "mc_false_positive", "mc_false_negative",
-           "mc_union_false_positive"]
+__all__ = ["MonteCarloEstimate", "ImportanceEstimate", "random_sdrs", "mc_false_positive", "mc_false_negative",
+           "mc_union_false_positive", "tilted_overlap_patterns", "importance_estimate",
+           "mc_false_positive_importance"]
 
 
 @dataclass(frozen=True)
@@ -198,3 +199,104 @@ def mc_union_false_positive(n, a, theta, m, *, n_unions=500, n_patterns=2000, bl
     for size in _blocks(n_patterns, block):
         matches += _count_matches(_rows_to_csr(random_sdrs(n, a, size, rng), n), union_mat, theta)
     return MonteCarloEstimate(matches, n_unions * n_patterns, time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# importance sampling for rare false positives (theta >= 8, where P_FP is 1e-9 .. 1e-20)
+@dataclass(frozen=True)
+class ImportanceEstimate:
+    """A self-normalised-free importance-sampling estimate: the mean of ``w * hit`` over ``trials`` draws."""
+
+    p: float
+    se: float
+    trials: int
+    hits: int
+    seconds: float = float("nan")
+
+    def z_score(self, p_theory):
+        """(estimate - theory) / the estimate's standard error (sample variance of the weighted hits)."""
+        return float((self.p - p_theory) / self.se) if self.se > 0 else (0.0 if self.p == p_theory else np.inf)
+
+
+def _tilt(n, a, s, theta):
+    """Overlap grid b, log p(b) (hypergeometric) and log q(b) ∝ log p(b) + lam b with E_q[b] = theta + 1/2."""
+    b = np.arange(max(0, a - (n - s)), min(s, a) + 1)
+    log_p = _log_hyper_pmf(b, n, s, a)
+    target = min(theta + 0.5, b[-1] - 0.25) if b[-1] > b[0] else float(b[0])
+
+    def log_q(lam):
+        z = log_p + lam * b
+        return z - np.logaddexp.reduce(z)
+
+    lo, hi = -50.0, 50.0  # E_q[b] increases with lam: bisection
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if float(np.exp(log_q(mid)) @ b) < target else (lo, mid)
+    return b, log_p, log_q(0.5 * (lo + hi))
+
+
+def tilted_overlap_patterns(n, a, synapses, theta, count, seed=None):
+    """Random patterns of ``a`` of ``n`` cells tilted towards overlapping ``synapses`` in about ``theta`` cells.
+
+    The overlap b with the synapse set (s cells) of a uniformly random pattern is hypergeometric, p(b); here it
+    is drawn from the exponentially tilted q(b) ∝ p(b) exp(lam b) with mean theta + 1/2, and the pattern is b
+    random synapse cells plus a - b random other cells, which is uniform given b. So for any event E,
+    P_uniform(E) = E_q[w 1_E] with w = p(b) / q(b): the rare matches (b >= theta) are drawn about half the
+    time and their weights are ~P_FP. Returns ``(patterns (count, a) sorted, overlaps (count,), log_w (count,))``.
+    """
+    rng = check_random_state(seed)
+    synapses = np.unique(np.asarray(synapses, dtype=np.int64))
+    s = synapses.size
+    n, a, s, theta = _check_fp_args(n, a, s, theta, "tilted_overlap_patterns")
+    count = _check_count(count, "count", "tilted_overlap_patterns")
+    if s and (synapses[0] < 0 or synapses[-1] >= n):
+        raise InvalidInputError(f"tilted_overlap_patterns: synapses must be cell indices in [0, {n}).")
+    b_grid, log_p, log_q = _tilt(n, a, s, theta)
+    q = np.exp(log_q)
+    pick = rng.choice(b_grid.size, size=count, p=q / q.sum())
+    overlaps, log_w = b_grid[pick], (log_p - log_q)[pick]
+    others = np.setdiff1d(np.arange(n), synapses)  # O(n), once: fine for the test-sized populations
+    out = np.empty((count, a), dtype=np.int64)
+    for i, b in enumerate(overlaps):
+        inside = synapses[random_sdrs(s, b, 1, rng)[0]] if b else np.zeros(0, dtype=np.int64)
+        outside = others[random_sdrs(n - s, a - b, 1, rng)[0]]
+        out[i] = np.sort(np.concatenate([inside, outside]))
+    return out, overlaps, log_w
+
+
+def importance_estimate(hits, log_w, seconds=float("nan")):
+    """Importance-sampling estimate of P(hit) from boolean ``hits`` and log weights ``log_w`` of the draws."""
+    hits = np.asarray(hits, dtype=bool)
+    x = np.where(hits, np.exp(np.asarray(log_w, dtype=float)), 0.0)
+    n = x.size
+    se = float(x.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    return ImportanceEstimate(float(x.mean()), se, n, int(hits.sum()), seconds)
+
+
+def mc_false_positive_importance(n, a, s, theta, *, n_trials=20_000, seed=None):
+    """Importance-sampling estimate of P_FP for rare matches (theta >= 8): random segment, tilted patterns.
+
+    Each trial draws a random segment of ``s`` synapses and a pattern from :func:`tilted_overlap_patterns`;
+    the match (overlap >= theta) is counted from the two cell sets themselves, weighted by p(b) / q(b).
+    """
+    n, a, s, theta = _check_fp_args(n, a, s, theta, "mc_false_positive_importance")
+    n_trials = _check_count(n_trials, "n_trials", "mc_false_positive_importance")
+    rng = check_random_state(seed)
+    t0 = time.perf_counter()
+    segments = random_sdrs(n, s, n_trials, rng)
+    hits, log_w = np.zeros(n_trials, dtype=bool), np.zeros(n_trials)
+    # the tilt depends only on (n, a, s, theta); draw the overlaps once, build each pattern for its segment
+    b_grid, log_p, log_q = _tilt(n, a, s, theta)
+    q = np.exp(log_q)
+    pick = rng.choice(b_grid.size, size=n_trials, p=q / q.sum())
+    for i in range(n_trials):
+        b = b_grid[pick[i]]
+        seg = segments[i]
+        inside = seg[random_sdrs(s, b, 1, rng)[0]] if b else np.zeros(0, dtype=np.int64)
+        rest = random_sdrs(n - s, a - b, 1, rng)[0]
+        for cell in seg:  # rank among the n - s non-synapse cells -> cell index (seg is sorted)
+            rest = rest + (rest >= cell)
+        pattern = np.concatenate([inside, rest])
+        hits[i] = np.intersect1d(pattern, seg).size >= theta
+        log_w[i] = log_p[pick[i]] - log_q[pick[i]]
+    return importance_estimate(hits, log_w, time.perf_counter() - t0)
