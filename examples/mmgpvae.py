@@ -5,7 +5,7 @@
 2. A real head-direction recording: units and head direction read from NWB through the spine, fitted
    together, the latents and reconstructions written to a new NWB file.
 
-    python examples/mmgpvae.py [--full] [--out out/mmgpvae]
+    python examples/mmgpvae.py [--full] [--n-epochs N] [--out out/mmgpvae]
 
 --full uses the paper's sizes (300 trials × 60 bins, 100 neurons, 36 × 36 images, 700 epochs): hours on a CPU.
 """
@@ -23,7 +23,7 @@ TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 HEAD_DIRECTION = "nwb/spikes_behavior_A2929-200711.nwb"  # inside the test data folder
 
 
-def simulation(out, full):
+def simulation(out, full, n_epochs=None):
     if full:
         sim = simulate_mmgpvae(seed=32)
         model = MMGPVAE(kinds={"images": "image"}, seed=0, verbose=True)
@@ -31,6 +31,8 @@ def simulation(out, full):
         sim = simulate_mmgpvae(n_trials=120, n_bins=40, n_neurons=40, digit_size=12, pad=2, seed=32)
         model = MMGPVAE(kinds={"images": "image"}, epochs=150, seed=0, verbose=True,
                         encoder_hidden={"images": (196, 128, 64, 64)}, decoder_hidden={"images": (64, 64, 128, 196)})
+    if n_epochs:
+        model.set_params(epochs=n_epochs)
     train, test = split_trials(sim.spikes.shape[0], seed=10)
     model.fit({k: v[train] for k, v in sim.modalities.items()})
     held_out = {k: v[test] for k, v in sim.modalities.items()}
@@ -42,13 +44,13 @@ def simulation(out, full):
     plot_mmgpvae(model, held_out, out / "simulation.png", truth=truth, image_side=sim.side)
 
 
-def head_direction(out, testdata=TESTDATA):
+def head_direction(out, testdata=TESTDATA, n_epochs=None):
     recording = Path(testdata) / HEAD_DIRECTION
     if not recording.is_file():
         print(f"skipping the real recording: {recording} not found")
         return
     binned = read_modalities(recording, ["units", "CompassDirection/ry"], bin_size=0.1, n_bins=60)
-    model = MMGPVAE(n_shared=2, n_private={"units": 1, "CompassDirection/ry": 0}, epochs=300, seed=0)
+    model = MMGPVAE(n_shared=2, n_private={"units": 1, "CompassDirection/ry": 0}, epochs=n_epochs or 300, seed=0)
     model.fit(binned.data)
     path = write_mmgpvae_results(out / "head_direction.nwb", model, binned, sources=[recording], overwrite=True)
     print(f"latents {model.latent_names_}, length scales {np.round(model.length_scale_ * 0.1, 2)} s → {path}")
@@ -60,11 +62,13 @@ def main():
     parser.add_argument("--full", action="store_true", help="the paper's sizes (slow)")
     parser.add_argument("--out", default="out/mmgpvae", help="output folder")
     parser.add_argument("--testdata", default=str(TESTDATA), help="folder of the real recordings")
+    parser.add_argument("--n-epochs", type=int, default=None,
+                        help="training epochs of both fits (default 150 and 300; 700 with --full)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    simulation(out, args.full)
-    head_direction(out, args.testdata)
+    simulation(out, args.full, args.n_epochs)
+    head_direction(out, args.testdata, args.n_epochs)
 
 
 if __name__ == "__main__":

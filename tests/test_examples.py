@@ -57,15 +57,15 @@ CASES = {
     "dendrites": ([], False, {"out/dendrites/dendrites_run.nwb": _spikes, "out/dendrites/dendrites.png": None}),
     "elm": (["--quick"], False, {"out/elm/neuron.nwb": _neuron, "out/elm/elm_prediction.png": None}),
     "jobqueue_slurm": (["--dry-run"], False, {}),
-    "mmgpvae": ([], True, {"out/mmgpvae/simulation.png": None, "out/mmgpvae/head_direction.nwb": _results,
+    "mmgpvae": (["--n-epochs", "3"], True, {"out/mmgpvae/simulation.png": None, "out/mmgpvae/head_direction.nwb": _results,
                            "out/mmgpvae/head_direction.png": None}),
-    "motion": ([], False, {"out/motion_test.nwb": _events, "out/motion_pruning.png": None,
+    "motion": (["--quick"], False, {"out/motion_test.nwb": _events, "out/motion_pruning.png": None,
                            "out/motion_kernels.png": None, "out/motion_twin_evidence.npy": None}),
     # a 2-minute hub network (the default, 20 min, is the card's validation run), no GLM baseline
     "neuroformer": (["--duration", "120", "--no-glm", "--n-generate-windows", "50"], False,
                     {"out/neuroformer/hub_network_seed0.nwb": _spikes,
                      "out/neuroformer/metrics_seed0.json": None}),
-    "reservoir": ([], False, {"out/reservoir.nwb": _spikes, "out/reservoir_switch.png": None}),
+    "reservoir": (["--n-trials", "16", "--n-neurons", "500"], False, {"out/reservoir.nwb": _spikes, "out/reservoir_switch.png": None}),
     "rsa": ([], True, {"out/rsa_example.nwb": _results, "out/rsa_example.png": None}),
     "sweep": ([], False, {"out/sweep/summary.nwb": _results, "out/sweep/rates.png": None}),
 }
