@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BackendUnavailableError, DataFileError, InvalidInputError, NeurosuiteError, OutputExistsError
-from .utils import atomic_path, check_scalar, logger, progress
+from .utils import FIRST_RUN_NOTE, announce_waits, atomic_path, check_scalar, logger, progress
 
 __all__ = ["RecordedRun", "Summary", "derive_seed", "is_complete", "parse_value", "resolve", "run_recorded",
            "run_recorded_runs", "run_tasks", "task_key", "write_record"]
 
 _DIST_HINT = "pip install 'neurosuite[dist]'  (dask[distributed], dask-jobqueue, joblib)"
+WORKER_NOTE = "worker processes start, import the suite and run their tasks; " + FIRST_RUN_NOTE
 
 
 # ------------------------------------------------------------------------------------------------ seeds
@@ -280,12 +281,19 @@ def run_tasks(func, tasks, *, n_jobs=1, scheduler=None, client=None, keys=None, 
     if not tasks:
         return outcomes
     bar = progress(total=len(tasks), desc=desc, verbose=verbose)
+    finished = [0]
+    # workers log to their own processes: the parent says why it waits (worker start-up, first-run compiles)
+    waits = (announce_waits(f"{desc}: {len(tasks)} task(s) on {mode} workers", note=WORKER_NOTE,
+                            status=lambda: f"{finished[0]} of {len(tasks)} done")
+             if mode != "serial" else contextlib.nullcontext())
     try:
-        for index, outcome in _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client, tuple(preload)):
-            outcomes[index] = outcome
-            if outcome["status"] != "ok":
-                logger.warning("%s failed: %s", keys[index], outcome["error"])
-            bar.update(1)
+        with waits:
+            for index, outcome in _dispatch(mode, func, tasks, keys, n_jobs, scheduler, client, tuple(preload)):
+                outcomes[index] = outcome
+                if outcome["status"] != "ok":
+                    logger.warning("%s failed: %s", keys[index], outcome["error"])
+                finished[0] += 1
+                bar.update(1)
     finally:
         bar.close()
     return outcomes

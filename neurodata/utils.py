@@ -29,11 +29,12 @@ WAIT_FIRST_S, WAIT_EVERY_S = 10.0, 15.0  # announce_waits' defaults: no step sil
 
 
 @contextlib.contextmanager
-def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=None, every=None):
+def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=None, every=None, status=None):
     """Say what is going on while a step that shows no progress of its own runs long: after ``first_after``
     seconds (default ``WAIT_FIRST_S``) one INFO message naming ``what`` and ``note`` (why the wait), then one
-    every ``every`` seconds (``WAIT_EVERY_S``) with the time so far. Messages go to the ``neurosuite`` logger,
-    which the CLIs and the demo show and ``--quiet`` silences; a step that ends sooner says nothing."""
+    every ``every`` seconds (``WAIT_EVERY_S``) with the time so far and, where given, ``status()`` (e.g. "2 of 4
+    done"). Messages go to the ``neurosuite`` logger, which the CLIs and the demo show and ``--quiet`` silences;
+    a step that ends sooner says nothing."""
     import threading
     import time
 
@@ -47,7 +48,8 @@ def announce_waits(what, *, note=FIRST_RUN_NOTE, first_after=None, every=None):
             return
         logger.info("%s: still working after %.0f s — %s", what, time.monotonic() - start, note)
         while not done.wait(every):
-            logger.info("%s: %.0f s so far", what, time.monotonic() - start)
+            extra = f", {status()}" if status is not None else ""
+            logger.info("%s: %.0f s so far%s", what, time.monotonic() - start, extra)
 
     speaker = threading.Thread(target=speak, name=f"announce {what}", daemon=True)
     speaker.start()
