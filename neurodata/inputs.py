@@ -102,7 +102,7 @@ def _as_numeric(data, *, method, name, dtype, copy):
 
 
 # ----------------------------------------------------------------------------------------------- checks
-def _check_values(arr, *, method, name, ndim, axes, min_rows, counts, finite=True):
+def _check_values(arr, *, method, name, ndim, axes, min_rows, counts, finite=True, missing=False):
     ndims = () if ndim is None else (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if ndim is not None and arr.ndim not in ndims:
         layout = " × ".join(axes[:max(ndims)])
@@ -113,7 +113,7 @@ def _check_values(arr, *, method, name, ndim, axes, min_rows, counts, finite=Tru
         raise InvalidInputError(f"{method}: {name} is empty or too short (shape {arr.shape}); at least "
                                 f"{min_rows} {axes[0]} with at least one value each are needed.")
     if finite and arr.dtype.kind == "f":
-        bad = ~np.isfinite(arr)
+        bad = np.isinf(arr) if missing else ~np.isfinite(arr)
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise InvalidInputError(f"{method}: {name} contains {int(bad.sum())} NaN or infinite value(s) (first "
@@ -180,7 +180,8 @@ def _check_args(method, orientation, ratio):
 
 # ----------------------------------------------------------------------------------------------- the contract
 def check_data(data, *, method, name="data", ndim=2, axes=("time points", "channels"), orientation=None,
-               counts=False, min_rows=1, ratio=DEFAULT_RATIO, dtype=float, copy=True, conditions=False):
+               counts=False, min_rows=1, ratio=DEFAULT_RATIO, dtype=float, copy=True, conditions=False,
+               missing=False):
     """The one data check: ``data`` (an array-like; ``ConditionResponses`` with ``conditions=True``) as a new
     numeric array, after the checks of the module docstring; spine Traces/SpikeTrains/paths are refused here
     (use :func:`time_first` for time-first methods, which reads them).
@@ -201,6 +202,9 @@ def check_data(data, *, method, name="data", ndim=2, axes=("time points", "chann
         Always True except for read-only callers of huge arrays (NTF), which may get the caller's array back.
     conditions : bool
         Accept ``neurodata.rsa.ConditionResponses`` (its ``means``, conditions first) as declared orientation.
+    missing : bool
+        NaN marks a missing entry that the method leaves out of its loss (masked NTF); infinities are still
+        refused.
     """
     _check_args(method, orientation, ratio)
     declared = False
@@ -214,7 +218,8 @@ def check_data(data, *, method, name="data", ndim=2, axes=("time points", "chann
                                 + ("Compute condition responses first: neurodata.rsa.condition_responses(data, "
                                    "trials)." if conditions else "Pass the array it holds (.data) if that is meant."))
     arr = _as_numeric(data, method=method, name=name, dtype=dtype, copy=copy)
-    _check_values(arr, method=method, name=name, ndim=ndim, axes=axes, min_rows=min_rows, counts=counts)
+    _check_values(arr, method=method, name=name, ndim=ndim, axes=axes, min_rows=min_rows, counts=counts,
+                  missing=missing)
     if not declared:
         _check_orientation(arr.shape, method=method, name=name, axes=axes, orientation=orientation, ratio=ratio)
     return arr

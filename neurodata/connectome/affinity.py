@@ -44,6 +44,20 @@ def pairs_to_matrix(values, n_neurons):
     return mat
 
 
+def check_window(window, n_times, *, unit="frames", scale=1.0):
+    """Refuse a correlation window longer than the recording.
+
+    The window is a Gaussian of SD ``window``; its ±2 SD span (4 × window, 95 % of its weight) must fit in
+    the ``n_times`` frames, otherwise every local correlation is, in effect, the global one and the affinity
+    is no longer time-resolved. ``scale`` converts frames to ``unit`` for the message.
+    """
+    if 4 * window > n_times:
+        raise InvalidInputError(
+            f"window={window * scale:g} {unit} (the SD of the correlation window; its ±2 SD span is "
+            f"{4 * window * scale:g} {unit}) is longer than the recording ({n_times * scale:g} {unit}): the "
+            "local correlation would be a global one. Give a window of at most a quarter of the recording.")
+
+
 def smoothed_derivative(traces, smooth):
     """Derivative (per frame) of each column after Gaussian smoothing with SD ``smooth`` frames."""
     return gaussian_filter1d(np.asarray(traces, dtype=float), sigma=smooth, axis=0, order=1,
@@ -72,7 +86,7 @@ def _null_sd(deriv, window):
     return np.sqrt(np.clip(var_r, 0.0, None))
 
 
-def compute_affinity(traces, *, smooth, window, z=2.0, step=1, dtype=np.float32, chunk_pairs=4096,
+def compute_affinity(traces, *, smooth, window, z=2.5, step=1, dtype=np.float32, chunk_pairs=4096,
                      out=None):
     """Time-resolved affinities of all neuron pairs of one recording.
 
@@ -85,7 +99,8 @@ def compute_affinity(traces, *, smooth, window, z=2.0, step=1, dtype=np.float32,
     window : float
         SD (frames) of the Gaussian window of the local correlation (time resolution of the affinity).
     z : float
-        How many null SDs a correlation must exceed to count (0 keeps every positive correlation).
+        How many null SDs a correlation must exceed to count (0 keeps every positive correlation); 2.5, the
+        one default of the suite (``DynamicConnectome`` and the model card use the same).
     step : int
         Keep every ``step``-th frame of the result (the affinity is smooth on the scale of ``window``).
     dtype : numpy dtype
@@ -111,6 +126,7 @@ def compute_affinity(traces, *, smooth, window, z=2.0, step=1, dtype=np.float32,
         raise InvalidInputError(f"traces must have at least 2 neurons (columns); got {n_neurons}.")
     if n_times < 3:
         raise InvalidInputError(f"traces must have at least 3 frames; got {n_times}.")
+    check_window(window, n_times, unit="frames")
 
     deriv = smoothed_derivative(x, smooth)
     null_sd = _null_sd(deriv, window)

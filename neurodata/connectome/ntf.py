@@ -48,8 +48,19 @@ def _gram_hadamard(factors, skip):
     return out
 
 
-def _hals_fit(tensor, factors, norm_x, n_iter_max, tol):
-    """HALS sweeps from the given factors until the relative error changes by < tol. Returns factors, errors."""
+def _reconstruct_at(factors, index):
+    """Entries of the CP model at the (time, animal, pair) index arrays ``index``."""
+    t, a, p = index
+    return np.sum(factors[0][t] * factors[1][a] * factors[2][p], axis=1)
+
+
+def _hals_fit(tensor, factors, norm_x, n_iter_max, tol, missing=None):
+    """HALS sweeps from the given factors until the relative error changes by < tol. Returns factors, errors.
+
+    ``missing``: index arrays of the entries left out of the loss. They are filled in ``tensor`` with the
+    current model after every sweep (EM for a masked least-squares loss: each sweep lowers the error on the
+    observed entries), and the error is measured on the observed entries only.
+    """
     from tensorly.solvers.nnls import hals_nnls
 
     errors = []
@@ -62,7 +73,13 @@ def _hals_fit(tensor, factors, norm_x, n_iter_max, tol):
         # ||X - Xhat||^2 = ||X||^2 + ||Xhat||^2 - 2 <X, Xhat>, all from rank × rank quantities.
         norm_hat2 = np.sum(_gram_hadamard(factors, None))
         inner = np.sum(m * factors[2])
-        err = np.sqrt(abs(norm_x ** 2 + norm_hat2 - 2 * inner)) / norm_x
+        sq = norm_x ** 2 + norm_hat2 - 2 * inner
+        if missing is not None:  # ||Y - Xhat||^2 over all entries, less the filled ones
+            filled = tensor[missing].astype(np.float64)
+            model = _reconstruct_at(factors, missing)
+            sq += np.sum(filled ** 2) - np.sum((filled - model) ** 2)
+            tensor[missing] = model
+        err = np.sqrt(abs(sq)) / norm_x
         errors.append(float(err))
         if len(errors) > 1 and abs(errors[-2] - errors[-1]) < tol:
             return factors, errors, True
@@ -133,6 +150,7 @@ class NTF(Estimator):
     rank_ : chosen rank
     reconstruction_error_ : relative Frobenius error of the kept fit
     converged_ : whether the kept fit met ``tol``
+    missing_fraction_ : fraction of the tensor's entries that were NaN (left out of the loss)
     rank_scores_ : dict rank -> {"error": best relative error, "stability": median factor-match score of
         the other restarts against the best} (auto rank only; otherwise the single rank fitted)
     """
@@ -147,11 +165,18 @@ class NTF(Estimator):
         keep = isinstance(tensor, np.ndarray) and tensor.dtype in (np.float32, np.float64) and tensor.flags.c_contiguous
         x = np.ascontiguousarray(check_data(tensor, method=f"{name}.fit", name="tensor", ndim=3,
                                             axes=("time points", "animals", "pairs"),
-                                            dtype=None if keep else float, copy=False))
+                                            dtype=None if keep else float, copy=False, missing=True))
         if np.any(x < 0):
             raise InvalidInputError("tensor must be non-negative for NTF; got negative entries.")
+        missing = np.isnan(x)
+        if missing.all():
+            raise InvalidInputError("tensor is all NaN (every entry missing); nothing to factorise.")
         if not np.any(x > 0):
             raise InvalidInputError("tensor is all zeros; nothing to factorise.")
+        index = None
+        if missing.any():  # a working copy whose missing entries the fit fills (never the caller's array)
+            index = np.nonzero(missing)
+            x = x.copy()
         if isinstance(self.rank, str):
             check_option(self.rank, "rank", ("auto",))
         if self.rank != "auto":
@@ -170,16 +195,18 @@ class NTF(Estimator):
         check_scalar(self.tol, "tol", name, low=0.0)
         check_scalar(self.stability_threshold, "stability_threshold", name, low=0.0, high=1.0)
         check_scalar(self.min_improvement, "min_improvement", name, low=0.0, high=1.0)
-        return x
+        return x, index
 
-    def _fit_rank(self, x, rank, norm_x, rng):
+    def _fit_rank(self, x, rank, norm_x, rng, missing=None, fill=0.0):
         fits = []
         for _ in range(self.n_restarts):
+            if missing is not None:  # every restart starts from the same fill of the missing entries
+                x[missing] = x.dtype.type(fill)
             init = [rng.uniform(0.0, 1.0, size=(n, rank)).astype(x.dtype) for n in x.shape]
             # Scale the start so that ||Xhat|| ~ ||X|| (HALS then mostly rotates, rather than rescales).
             scale = (norm_x / max(np.sqrt(np.sum(_gram_hadamard(init, None))), 1e-30)) ** (1 / 3)
             init = [f * x.dtype.type(scale) for f in init]
-            factors, errors, converged = _hals_fit(x, init, norm_x, self.n_iter_max, self.tol)
+            factors, errors, converged = _hals_fit(x, init, norm_x, self.n_iter_max, self.tol, missing)
             fits.append((errors[-1], factors, converged))
         fits.sort(key=lambda f: f[0])
         best = fits[0]
@@ -189,15 +216,31 @@ class NTF(Estimator):
         return best, float(stability)
 
     def fit(self, tensor, y=None):
-        """Factorise ``tensor`` (time × animals × pairs, non-negative). Returns self."""
-        x = self._validate(tensor)
+        """Factorise ``tensor`` (time × animals × pairs, non-negative; NaN = missing, left out of the loss).
+
+        Parameters
+        ----------
+        tensor : array-like of shape (n_times, n_animals, n_pairs)
+            Non-negative affinities. NaN entries (frames not recorded, neurons not identified in an animal)
+            are masked: the factors minimise the squared error over the observed entries only, and
+            ``reconstruction_error_`` is measured on them.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        self : NTF
+        """
+        x, missing = self._validate(tensor)
         rng = check_random_state(self.seed)
-        norm_x = float(np.sqrt(np.sum(x.astype(np.float64) ** 2))) if x.size < 5e7 else \
-            float(np.sqrt(sum(np.sum(c.astype(np.float64) ** 2) for c in x)))
+        norm_x = float(np.sqrt(np.nansum(x.astype(np.float64) ** 2))) if x.size < 5e7 else \
+            float(np.sqrt(sum(np.nansum(c.astype(np.float64) ** 2) for c in x)))
+        fill = float(np.nanmean(x)) if missing is not None else 0.0
+        self.missing_fraction_ = 0.0 if missing is None else missing[0].size / x.size
         ranks = [self.rank] if self.rank != "auto" else list(range(self.rank_range[0], self.rank_range[1] + 1))
         results, scores = {}, {}
         for r in progress(ranks, desc="NTF ranks", verbose=self.verbose):
-            results[r], stab = self._fit_rank(x, r, norm_x, rng)
+            results[r], stab = self._fit_rank(x, r, norm_x, rng, missing, fill)
             scores[r] = {"error": results[r][0], "stability": stab}
             logger.info("NTF rank %d: relative error %.4f, stability %.3f", r, results[r][0], stab)
         chosen = ranks[0] if self.rank != "auto" else self._choose_rank(scores)

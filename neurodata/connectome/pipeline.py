@@ -40,7 +40,8 @@ class DynamicConnectome(Estimator):
     n_restarts, n_iter_max, tol, stability_threshold, min_improvement
         Passed to :class:`~neurodata.connectome.ntf.NTF`.
     max_blocks, sbm_n_init : int
-        Passed to :class:`~neurodata.connectome.sbm.WeightedSBM` (``n_blocks="auto"``, chosen by ICL).
+        Passed to :class:`~neurodata.connectome.sbm.WeightedSBM` (``n_blocks="auto"``, degree correction
+        and number of blocks chosen by description length, nested prior).
     edge_fraction : float
         A pair is an edge of a component's graph when its affinity loading exceeds this fraction of the
         component's largest loading (NTF leaves a floor of tiny positive loadings on unrelated pairs).
@@ -131,7 +132,7 @@ class DynamicConnectome(Estimator):
             weights=self.ntf_.weights_, temporal=self.ntf_.factors_[0], animal=self.ntf_.factors_[1],
             affinity=self.ntf_.factors_[2], times=times, neuron_labels=labels, animal_names=animal_names,
             partitions=np.array([s.labels_ for s in self.sbms_]), n_blocks=np.array([s.n_blocks_ for s in self.sbms_]),
-            icl=np.array([s.icl_ for s in self.sbms_]), rank_scores=self.ntf_.rank_scores_,
+            description_length=np.array([s.description_length_ for s in self.sbms_]), rank_scores=self.ntf_.rank_scores_,
             reconstruction_error=self.ntf_.reconstruction_error_, parameters=params)
         return self
 

@@ -28,7 +28,7 @@ class ConnectomeResult:
     animal_names: list
     partitions: np.ndarray
     n_blocks: np.ndarray
-    icl: np.ndarray
+    description_length: np.ndarray
     rank_scores: dict = field(default_factory=dict)
     reconstruction_error: float = float("nan")
     parameters: dict = field(default_factory=dict)
@@ -83,13 +83,14 @@ class ConnectomeResult:
         return write_results(
             path, analysis=ANALYSIS, sources=list(sources), parameters=params,
             arrays={"weights": self.weights, "animal_factors": self.animal, "affinity_factors": self.affinity,
-                    "partitions": self.partitions, "n_blocks": self.n_blocks, "icl": self.icl},
+                    "partitions": self.partitions, "n_blocks": self.n_blocks,
+                    "description_length": self.description_length},
             tables=tables, traces={"temporal": temporal},
             descriptions={"weights": "weight of each NTF component", "animal_factors": "animal x component loadings",
                           "affinity_factors": "affinity (neuron-pair) x component loadings of the NTF",
                           "partitions": "weighted-SBM block of each neuron, per component (components x neurons)",
-                          "n_blocks": "number of SBM blocks chosen by ICL, per component",
-                          "icl": "integrated classification likelihood of the chosen partition, per component",
+                          "n_blocks": "number of SBM blocks chosen by description length, per component",
+                          "description_length": "description length (nats) of the chosen SBM, per component",
                           "temporal": "temporal factor of each NTF component (time x components)",
                           "neurons": "neuron labels, in the order of the factors", "animals": "animal names",
                           "rank_scores": "reconstruction error and stability of each candidate rank"},
@@ -118,7 +119,9 @@ class ConnectomeResult:
         return cls(weights=a["weights"], temporal=temporal, animal=a["animal_factors"],
                    affinity=a["affinity_factors"], times=times, neuron_labels=list(t["neurons"]["neuron"]),
                    animal_names=list(t["animals"]["animal"]), partitions=a["partitions"], n_blocks=a["n_blocks"],
-                   icl=a["icl"], rank_scores=scores, reconstruction_error=err, parameters=params)
+                   # files written before issue 30 stored the ICL of the variational SBM instead
+                   description_length=a["description_length"] if "description_length" in a else a["icl"],
+                   rank_scores=scores, reconstruction_error=err, parameters=params)
 
     # ---------------------------------------------------------------- figure
     def plot(self, path=None, max_components=6, *, overwrite=False):

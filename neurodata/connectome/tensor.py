@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from ..errors import InvalidInputError, NeurosuiteWarning
-from .affinity import compute_affinity
+from .affinity import check_window, compute_affinity
 
 
 def as_traces(recording, rate=None, name="recording", method="DynamicConnectome.fit"):
@@ -74,6 +74,7 @@ def build_affinity_tensor(recordings, *, smooth, window, z, resolution=None, dty
                       f"({min(n_frames)}) so that time is aligned across animals.", NeurosuiteWarning,
                       stacklevel=2)
     n_t = min(n_frames)
+    check_window(window * rate, n_t, unit="s", scale=1.0 / rate)
     labels, columns = match_neurons(recordings)
     step = 1 if resolution is None else max(1, round(resolution * rate))
     n_out = len(range(0, n_t, step))

@@ -178,3 +178,30 @@ def write_calcium_nwb(path, traces, *, parameters=None, description="simulated c
         raise InvalidInputError(f"traces must be neurodata Traces; got {type(traces).__name__}.")
     return write_simulation(path, ophys={"RoiResponseSeries": traces}, parameters=parameters,
                             description=description, overwrite=overwrite)
+
+
+def planted_degree_corrected_sbm(*, block_sizes=(60, 60), p_in=0.3, p_out=0.03, pareto_shape=2.0, mean_in=1.0,
+                                 mean_out=0.5, seed=None):
+    """Symmetric weighted graph from a degree-corrected planted-partition SBM (Karrer & Newman 2011).
+
+    Each node draws a degree propensity theta_i from a Pareto law (shape ``pareto_shape``, scale 1), scaled to
+    mean 1 within its block; nodes i, j are joined with probability min(1, theta_i theta_j p), p = ``p_in``
+    inside a block and ``p_out`` between blocks, and each edge weighs Exp(mean ``mean_in`` / ``mean_out``).
+    Hubs then have many edges to the other block as well, the case a model without degree correction splits
+    into hubs versus periphery. Returns (weights (N × N), true block labels, theta).
+    """
+    owner = "planted_degree_corrected_sbm"
+    for name in ("p_in", "p_out"):
+        check_scalar(locals()[name], name, owner, low=0.0, high=1.0)
+    for name in ("pareto_shape", "mean_in", "mean_out"):
+        check_scalar(locals()[name], name, owner, low=0.0, low_inclusive=False)
+    rng = check_random_state(seed)
+    labels = np.repeat(np.arange(len(block_sizes)), block_sizes)
+    theta = rng.pareto(pareto_shape, labels.size) + 1.0
+    for b in range(len(block_sizes)):
+        theta[labels == b] /= theta[labels == b].mean()
+    same = labels[:, None] == labels[None, :]
+    prob = np.clip(np.outer(theta, theta) * np.where(same, p_in, p_out), 0.0, 1.0)
+    edges = np.triu(rng.random(prob.shape) < prob, 1)
+    weights = np.where(same, rng.exponential(mean_in, prob.shape), rng.exponential(mean_out, prob.shape)) * edges
+    return weights + weights.T, labels, theta
