@@ -160,7 +160,8 @@ def test_sbm_recovers_planted_blocks_and_their_number(seed):
     print(f"seed {seed}: K={sbm.n_blocks_}, NMI={nmi:.3f}, degree-corrected {sbm.degree_corrected_}")
     assert sbm.n_blocks_ in (4, 5)
     assert nmi >= 0.9
-    assert sbm.weight_mean_[0, 0] > sbm.weight_mean_[0, 1]
+    off = ~np.eye(sbm.n_blocks_, dtype=bool)
+    assert np.diag(sbm.weight_mean_).min() > sbm.weight_mean_[off].min()  # heavy inside, light between
 
 
 def _weighted_lfr(seed):
@@ -330,8 +331,12 @@ def test_cli_on_several_simulated_nwb_files(tmp_path):
     result = read_connectome(out)
     assert result.animal_names == ["animal0", "animal1"]
     assert result.rank == 2 and result.n_neurons == 20
-    found = sorted(tuple(sorted(int(x) for x in result.community(k))) for k in range(2))
-    assert found == [tuple(range(8)), tuple(range(12, 20))]
+    found = sorted((sorted(int(x) for x in result.community(k)) for k in range(2)), key=min)
+    # Each planted motif is a found community. Since issue 30 the SBM's model and number of blocks come from
+    # the description length; on the 11 linked neurons of the second component the degree-corrected single
+    # block wins by 1.6 nats, so 3 neurons weakly linked to motif 12-19 (5, 9, 11) join it: allow ≤ 3 extra.
+    assert found[0] == list(range(8))
+    assert set(range(12, 20)) <= set(found[1]) and len(found[1]) <= 8 + 3
 
 
 def test_function_form_on_arrays_matches_estimator():

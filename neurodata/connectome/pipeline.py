@@ -59,7 +59,8 @@ class DynamicConnectome(Estimator):
     ntf_ : NTF
         The fitted tensor factorization.
     sbms_ : list of WeightedSBM
-        One fitted weighted SBM per component.
+        One fitted weighted SBM per component, on the neurons with at least one edge in it (the others join
+        the last, most weakly bound block of ``result_.partitions``).
     tensor_shape_ : tuple
         (time windows, animals, neuron pairs) of the affinity tensor.
     """
@@ -118,12 +119,28 @@ class DynamicConnectome(Estimator):
                         min_improvement=self.min_improvement, seed=rng, verbose=self.verbose).fit(tensor)
         del tensor
         n = len(labels)
-        self.sbms_ = []
+        self.sbms_, partitions, n_blocks = [], [], []
         for k in progress(range(self.ntf_.rank_), desc="communities", verbose=self.verbose):
             graph = pairs_to_matrix(self.ntf_.factors_[2][:, k], n)
+            threshold = self.edge_fraction * float(graph.max())
             sbm = WeightedSBM(n_blocks="auto", max_blocks=self.max_blocks, n_init=self.sbm_n_init,
-                              edge_threshold=self.edge_fraction * float(graph.max()), seed=rng)
-            self.sbms_.append(sbm.fit(graph))
+                              edge_threshold=threshold, seed=rng)
+            # Neurons with no edge in this component carry no information about its communities, and a
+            # degree-corrected SBM explains them by a zero degree inside any block: the SBM is fitted on the
+            # others, and they join its most weakly bound block (the background; blocks are ordered by
+            # binding), or form a block of their own when the others are one block.
+            linked = np.flatnonzero((graph > threshold).any(axis=1))
+            if 2 <= linked.size < n:
+                sbm.fit(graph[np.ix_(linked, linked)])
+                background = sbm.n_blocks_ - 1 if sbm.n_blocks_ > 1 else 1
+                part = np.full(n, background)
+                part[linked] = sbm.labels_
+                blocks = max(sbm.n_blocks_, 2)
+            else:
+                part, blocks = sbm.fit(graph).labels_, sbm.n_blocks_
+            self.sbms_.append(sbm)
+            partitions.append(part)
+            n_blocks.append(blocks)
         params = {k: v for k, v in self.get_params().items() if k != "verbose"}  # progress display is no setting
         params["seed"] = self.seed if isinstance(self.seed, (int, type(None))) else "generator"
         params["rank_range"] = list(self.rank_range)
@@ -131,7 +148,7 @@ class DynamicConnectome(Estimator):
         self.result_ = ConnectomeResult(
             weights=self.ntf_.weights_, temporal=self.ntf_.factors_[0], animal=self.ntf_.factors_[1],
             affinity=self.ntf_.factors_[2], times=times, neuron_labels=labels, animal_names=animal_names,
-            partitions=np.array([s.labels_ for s in self.sbms_]), n_blocks=np.array([s.n_blocks_ for s in self.sbms_]),
+            partitions=np.array(partitions), n_blocks=np.array(n_blocks),
             description_length=np.array([s.description_length_ for s in self.sbms_]), rank_scores=self.ntf_.rank_scores_,
             reconstruction_error=self.ntf_.reconstruction_error_, parameters=params)
         return self
