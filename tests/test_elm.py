@@ -292,3 +292,31 @@ def test_model_card_holds_the_tested_parameter_table():
     card = load_card("spieler_2023_elm")
     assert {int(k): v for k, v in card["parameter_table"]["memory_to_parameters"].items()} == PARAMETER_TABLE
     assert card["defaults"]["neuron"] == NeuronIOParams().to_dict()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# #21 item 3 at CI size: the ELM learns the neuron's spikes and beats the linear (LIF-like) baseline at the
+# same budget. Measured (80 s train / 20 s test, 2 x 200 batches, lr 3e-3, data and training seed s):
+#   s = 0: ELM d_m=20 AUC 0.917, linear 0.522;  s = 1: 0.928, 0.728;  s = 2: 0.933, 0.857.
+# The full budget (300 s / 60 s, 3000 batches: ELM 0.950, LSTM 83k parameters 0.936, linear 0.836) is in the
+# model card; the paper's 0.99 needs ~100x the batches (benchmark/slow path).
+@pytest.fixture(scope="module")
+def ci_neuron_data():
+    from neurosim.elm.neuron import generate_neuron_data
+
+    data, split = generate_neuron_data(80.0, 20.0, seed=1)
+    return _train_split(data, split)
+
+
+def test_elm_predicts_spikes_and_beats_the_linear_baseline(ci_neuron_data):
+    from neurosim.elm.training import NeuronIOModel
+
+    (x, s, v), (xt, st, vt) = ci_neuron_data
+    scores = {}
+    for arch in ("elm", "linear"):
+        model = NeuronIOModel(architecture=arch, memory=20, n_epochs=2, batches_per_epoch=200, lr=3e-3, seed=1,
+                              device="cpu", n_threads=1, verbose=False).fit(x, s, v)
+        scores[arch] = model.score(xt, st, vt)
+    assert scores["elm"]["auc"] >= 0.90, scores
+    assert scores["elm"]["auc"] >= scores["linear"]["auc"] + 0.02, scores
+    assert scores["elm"]["soma_rmse_mv"] < scores["linear"]["soma_rmse_mv"], scores
