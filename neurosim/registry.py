@@ -22,7 +22,7 @@ COMPONENTS = (
               demo="demo_steps.reservoir:demo"),
     Component("sweep", "driver", cli="neurosim.sweep_cli", commands=("sweep",), demo="demo_steps.sweep:demo",
               demo_dir="scale_out"),
-    Component("elm", "simulator", cli="neurosim.elm.cli", commands=("elm",)),
+    Component("elm", "simulator", cli="neurosim.elm.cli", commands=("elm",), demo="demo_steps.elm:demo"),
 )
 
 

@@ -6,9 +6,11 @@ from neurodata.utils import save_figure
 __all__ = ["plot_prediction"]
 
 
-def plot_prediction(model, inputs, spikes, soma_v, *, start=0.5, duration=2.0, path=None, overwrite=False):
+def plot_prediction(model, inputs, spikes, soma_v, *, start=None, duration=2.0, path=None, overwrite=False):
     """Three panels over ``duration`` s from ``start``: soma (neuron vs model, mV), spike probability with the
-    neuron's spikes, and the memory traces (ELM only). Returns the figure; saved when ``path`` is given."""
+    neuron's spikes, and the memory traces (ELM only). Returns the figure; saved when ``path`` is given.
+
+    ``start=None`` picks the window (after the first 0.5 s, which scoring ignores) holding the most spikes."""
     import matplotlib.pyplot as plt
 
     memory = None
@@ -17,6 +19,10 @@ def plot_prediction(model, inputs, spikes, soma_v, *, start=0.5, duration=2.0, p
     else:
         prob, soma = model.predict(inputs)
     dt = model.dt
+    if start is None:
+        width, first = int(round(duration / dt)), int(round(0.5 / dt))
+        counts = np.convolve(np.asarray(spikes, dtype=float)[first:], np.ones(width), mode="valid")
+        start = (first + int(np.argmax(counts))) * dt if counts.size else 0.5
     sl = slice(int(start / dt), int(min(start + duration, len(soma) * dt) / dt))
     t = np.arange(len(soma))[sl] * dt
     fig, axes = plt.subplots(3 if memory is not None else 2, 1, figsize=(9, 7), sharex=True)
@@ -26,7 +32,9 @@ def plot_prediction(model, inputs, spikes, soma_v, *, start=0.5, duration=2.0, p
     axes[0].legend(loc="upper right", frameon=False)
     axes[1].plot(t, prob[sl], color="tab:red", lw=0.8)
     hits = t[np.asarray(spikes)[sl] > 0]
-    axes[1].vlines(hits, 0, 1, color="k", lw=0.6, label="neuron spikes")
+    # spikes as ticks along the top, so they do not squash the probability's scale
+    axes[1].vlines(hits, 0.85, 1.0, transform=axes[1].get_xaxis_transform(), color="k", lw=0.8,
+                   label="neuron spikes")
     axes[1].set_ylabel("spike probability")
     axes[1].legend(loc="upper right", frameon=False)
     if memory is not None:
