@@ -14,6 +14,7 @@ bench_sparse_denormals: the same networks with Δt = 10 ms on sparse input (trac
 by exp(-2) per step into float32 denormals), ours with denormal flushing against ours without it (ratio =
 the slow-down flushing avoids); the baseline with and without flushing as extras.
 """
+import contextlib
 import time
 
 #: per-bin spike probability of each input channel (about 10 Hz at 1 ms; 1 Hz in 10 ms bins for the sparse case)
@@ -81,6 +82,37 @@ def check_equivalence(net, x, *, atol=1e-4):
     return gap
 
 
+@contextlib.contextmanager
+def denormals(flush):
+    """One CPU thread with denormal flushing on or off (torch_runtime only ever turns it on), restored after."""
+    import torch
+
+    from neurodata.deep import torch_runtime
+
+    before = (torch.tensor([1e-30]) * 1e-10).item() == 0.0  # a denormal reads 0 while flushing
+    with torch_runtime("cpu", 1, flush_denormal=flush):
+        torch.set_flush_denormal(flush)
+        try:
+            yield
+        finally:
+            torch.set_flush_denormal(before)
+
+
+def denormal_fraction(net, x):
+    """Fraction of the reference's per-synapse trace values (all steps) that are float32 denormals when
+    nothing is flushed: the numbers whose arithmetic flushing avoids."""
+    import torch
+
+    tiny = torch.finfo(torch.float32).tiny
+    with denormals(False), torch.no_grad():
+        inputs = torch.index_select(x, 2, net.synapse_input) * net.synapse_valid
+        w_s, s, count = torch.relu(net.w_s_raw), torch.zeros(x.shape[0], net.n_synapses), 0
+        for t in range(x.shape[1]):
+            s = net.kappa_s * s + w_s * inputs[:, t]
+            count += int(((s != 0) & (s.abs() < tiny)).sum())
+    return count / (x.shape[0] * x.shape[1] * net.n_synapses)
+
+
 def _seconds_per_batch(forward, net, x, repeats):
     times = []
     for _ in range(repeats + 1):  # the first call warms up
@@ -118,18 +150,17 @@ def bench_neuronio_step(quick=True):
 def bench_sparse_denormals(quick=True):
     """Δt = 10 ms, sparse input (1 Hz per channel), same sizes: ELMNet forward+backward with denormal flushing
     (ours) vs without (baseline); the reference transcription with and without flushing as extras."""
-    from neurodata.deep import torch_runtime
-
     repeats = 2 if quick else 5
     net = neuronio_net(dt=1e-2)
     x = sparse_inputs(8, 500, DENSITY_10MS, seed=1)
     out = {}
     for flush in (True, False):
-        with torch_runtime("cpu", 1, flush_denormal=flush):
+        with denormals(flush):
             if flush:
                 out["max_output_gap"] = check_equivalence(net, x)
             out[f"ours_flush_{flush}"] = _seconds_per_batch(_ours(net), net, x, repeats)
             out[f"reference_flush_{flush}"] = _seconds_per_batch(_baseline(net), net, x, repeats)
+    out["reference_denormal_trace_fraction"] = denormal_fraction(net, x)
     return {"name": "elm_sparse_dt10ms_flush_vs_no_flush", "ours": out["ours_flush_True"],
             "baseline": out["ours_flush_False"],
             "reference_slowdown_without_flush": out["reference_flush_False"] / out["reference_flush_True"],

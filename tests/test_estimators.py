@@ -132,9 +132,20 @@ def _neuronio():
             (inputs, spikes, soma_v), {})
 
 
+def _elm_adding():
+    pytest.importorskip("torch")
+    from neurosim.elm.adding import make_adding_task
+
+    task = make_adding_task(6, n_channels=4, n_patterns=2, duration=0.08, pattern_duration=0.02,
+                            first_onsets=(0.0, 0.01), second_onsets=(0.04, 0.06), seed=1)
+    return ({"memory": 2, "n_epochs": 1, "batch_size": 4, "validation_fraction": 0.0, "device": "cpu",
+             "n_threads": 1, "seed": 0}, "fit", (task.spikes, task.labels), {})
+
+
 FIT_CASES = {"BiclusterMCMC": _bicluster, "NTF": _ntf, "WeightedSBM": _sbm, "DynamicConnectome": _connectome,
              "RidgeEncoder": _ridge, "RLSReadout": _rls, "HeterogeneousDelayClassifier": _motion,
-             "MMGPVAE": _mmgpvae, "Neuroformer": _neuroformer, "NeuronIOModel": _neuronio}
+             "MMGPVAE": _mmgpvae, "Neuroformer": _neuroformer, "NeuronIOModel": _neuronio,
+             "ELMAddingClassifier": _elm_adding}
 
 
 def _case(name):

@@ -56,6 +56,8 @@ CASES = {
                                **{f"out/connectome/animal{a}.nwb": None for a in range(4)}}),
     "dendrites": ([], False, {"out/dendrites/dendrites_run.nwb": _spikes, "out/dendrites/dendrites.png": None}),
     "elm": (["--quick"], False, {"out/elm/neuron.nwb": _neuron, "out/elm/elm_prediction.png": None}),
+    "elm_adding": (["--quick"], False, {"out/elm_adding/elm_adding.nwb": _results,
+                                        "out/elm_adding/elm_adding.png": None}),
     "jobqueue_slurm": (["--dry-run"], False, {}),
     "mmgpvae": (["--n-epochs", "3"], True, {"out/mmgpvae/simulation.png": None, "out/mmgpvae/head_direction.nwb": _results,
                            "out/mmgpvae/head_direction.png": None}),

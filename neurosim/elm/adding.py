@@ -39,7 +39,8 @@ from .model import VERSIONS, ELMNet, count_parameters
 torch = import_torch("neurosim.elm.adding")
 F = torch.nn.functional
 
-__all__ = ["AddingTask", "make_adding_task", "ELMAddingClassifier", "run_adding_task", "TASK_DEFAULTS",
+__all__ = ["AddingTask", "make_adding_task", "ELMAddingClassifier", "run_adding_task", "write_adding_results",
+           "TASK_DEFAULTS",
            "FULL_CONFIGURATION", "SMALL_CONFIGURATION"]
 
 #: the task as the issue states it (700 channels, 10 patterns of 100 ms, 1 s trials, 10 ms bins) and our rates
@@ -49,7 +50,7 @@ TASK_DEFAULTS = dict(n_channels=700, n_patterns=10, duration=1.0, pattern_durati
 #: the issue's configuration (d_m = 100, τ_max = 500 ms; 20 ms as the short-memory control) and its budget
 FULL_CONFIGURATION = dict(n_train=8000, n_test=2000, n_epochs=15)
 #: the faithful smaller configuration the default test run trains (same task and model, less data/epochs)
-SMALL_CONFIGURATION = dict(n_train=3000, n_test=500, n_epochs=10)
+SMALL_CONFIGURATION = dict(n_train=4000, n_test=500, n_epochs=10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,3 +351,21 @@ def run_adding_task(*, tau_m_max=0.5, memory=100, n_train=2000, n_test=500, n_ep
             if model.history_ else float("nan"), "best_epoch": model.best_epoch_, "tau_m_max": tau_m_max,
             "memory": memory, "n_train": n_train, "n_test": n_test, "n_epochs": n_epochs, "seed": seed,
             "n_parameters": model.n_parameters_, "model": model}
+
+
+def write_adding_results(path, results, *, overwrite=False):
+    """Write the runs of :func:`run_adding_task` (a list of its dicts) to a new NWB results file; returns path.
+
+    One row per run in the arrays (τ_max, d_m, seed, test and training accuracy, best epoch); the task's
+    settings and each run's numbers in the parameters.
+    """
+    from neurodata.io import write_results
+
+    if not results:
+        raise InvalidInputError("write_adding_results needs at least one result of run_adding_task.")
+    keys = ("tau_m_max", "memory", "seed", "n_train", "n_test", "n_epochs", "n_parameters", "best_epoch",
+            "test_accuracy", "train_accuracy")
+    rows = [{k: r[k] for k in keys} for r in results]
+    arrays = {k: np.array([row[k] for row in rows], dtype=float) for k in keys}
+    return write_results(path, analysis="elm_adding", parameters={"task": TASK_DEFAULTS, "runs": rows},
+                         arrays=arrays, overwrite=overwrite)
