@@ -320,3 +320,49 @@ def test_elm_predicts_spikes_and_beats_the_linear_baseline(ci_neuron_data):
     assert scores["elm"]["auc"] >= 0.90, scores
     assert scores["elm"]["auc"] >= scores["linear"]["auc"] + 0.02, scores
     assert scores["elm"]["soma_rmse_mv"] < scores["linear"]["soma_rmse_mv"], scores
+
+
+# ---------------------------------------------------------------------------------------------------------
+# #21 item 3 at the issue's data size (slow: ~25 min on 2 idle cores). 300 s train / 60 s test from seed 0,
+# 10 x 300 batches, lr 3e-3, training seed 0; measured 2026-12-07 (load ~4):
+#   ELM d_m=20 AUC 0.950 / soma RMSE 1.16 mV;  d_m=20 without the hidden MLP 0.950 / 1.29;  d_m=5 see the card;
+#   d_m=1 0.908 / 3.54;  LSTM (hidden 16, 82,978 parameters) 0.936 / 1.55;  linear 0.836 / 3.31.
+FULL_BUDGET = dict(n_epochs=10, batches_per_epoch=300, lr=3e-3, seed=0, device="cpu", n_threads=1, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def full_neuron_data():
+    from neurosim.elm.neuron import generate_neuron_data
+
+    data, split = generate_neuron_data(300.0, 60.0, seed=0)
+    return _train_split(data, split)
+
+
+@pytest.fixture(scope="module")
+def full_scores(full_neuron_data):
+    from neurosim.elm.training import NeuronIOModel
+
+    (x, s, v), (xt, st, vt) = full_neuron_data
+    runs = {"elm20": dict(memory=20), "elm20_no_mlp": dict(memory=20, mlp_layers=0), "elm1": dict(memory=1),
+            "lstm": dict(architecture="lstm", lstm_hidden=16), "linear": dict(architecture="linear")}
+    return {name: NeuronIOModel(**kw, **FULL_BUDGET).fit(x, s, v).score(xt, st, vt) for name, kw in runs.items()}
+
+
+@pytest.mark.slow
+def test_full_size_elm_against_baselines_and_ablations(full_scores):
+    sc = full_scores
+    assert sc["elm20"]["auc"] >= 0.94, sc
+    assert sc["elm20"]["auc"] >= sc["linear"]["auc"] + 0.02, sc
+    # an LSTM with >= 10x the parameters, same budget: the ELM wins on both measures
+    assert sc["elm20"]["auc"] > sc["lstm"]["auc"] and sc["elm20"]["soma_rmse_mv"] < sc["lstm"]["soma_rmse_mv"], sc
+    assert sc["elm20"]["auc"] > sc["elm1"]["auc"], sc  # AUC grows with d_m
+    # the MLP ablation: at this budget it shows in the soma (RMSE), not yet in the spike AUC
+    assert sc["elm20_no_mlp"]["soma_rmse_mv"] > sc["elm20"]["soma_rmse_mv"], sc
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="#21: AUC >= 0.97 (paper 0.9922 after 350,000 batches) is not reached with 3000 batches on "
+                          "2 CPU cores (0.950); it needs the paper's budget (a GPU)")
+def test_full_size_elm_reaches_the_issue_auc(full_scores):
+    assert full_scores["elm20"]["auc"] >= 0.97, full_scores
