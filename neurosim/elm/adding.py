@@ -192,7 +192,7 @@ class ELMAddingClassifier(Estimator):
     """
 
     def __init__(self, *, memory=100, tau_m_min=1e-3, tau_m_max=0.5, tau_s=5e-3, lambda_value=5.0, mlp_layers=1,
-                 version="v1", learn_tau_m=False, dt=0.01, lr=3e-3, batch_size=64, n_epochs=12,
+                 version="v1", learn_tau_m=False, dt=0.01, lr=3e-3, batch_size=64, n_epochs=10,
                  validation_fraction=0.1, device="auto", n_threads=None, checkpoint=None, seed=None,
                  verbose=DEFAULT_VERBOSE):
         self._keep(locals())
@@ -333,7 +333,7 @@ class ELMAddingClassifier(Estimator):
         return float(np.mean(pred == labels))
 
 
-def run_adding_task(*, tau_m_max=0.5, memory=100, n_train=2000, n_test=500, n_epochs=12, seed=0, pattern_seed=0,
+def run_adding_task(*, tau_m_max=0.5, memory=100, n_train=4000, n_test=500, n_epochs=10, seed=0, pattern_seed=0,
                     task=None, **classifier):
     """Draw a training and a test set, fit :class:`ELMAddingClassifier`, score; returns a dict of results.
 
