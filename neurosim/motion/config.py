@@ -17,6 +17,7 @@ CARD_NAME = "grimaldi_perrinet_2023"
 CONFIG_NAMES = ("paper", "reduced")
 POLARITIES = ("OFF", "ON")  # channel 0 = OFF, channel 1 = ON, as in the authors' notebook
 READOUTS = ("top", "mean", "softmax")
+EVENT_RULES = ("notebook", "residual")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,7 @@ class MotionConfig:
     dt: float = 1e-3
     block_length: float = 24.0
     selectivity: float = 1.0
+    event_rule: str = "notebook"  # "notebook" (authors' make_events) or "residual" (paper text); see events
     noise: float = 1e-3
     images: tuple = ("astronaut", "camera", "coffee", "chelsea", "grass", "gravel", "brick", "rocket")
     image_scale: float = 1.0
@@ -63,6 +65,8 @@ class MotionConfig:
     # read-out: how per-voxel evidence is pooled over space at each time step (see model.HeterogeneousDelayClassifier)
     readout: str = "mean"
     top_fraction: float = 0.15
+    # spiking output: per-detector thresholds for this mean rate (spikes/s per detector neuron), winner-take-all
+    target_rate: float = 1.0
 
     def __post_init__(self):
         owner = "MotionConfig"
@@ -80,6 +84,8 @@ class MotionConfig:
         check_option(self.loss, "loss", ("cross_entropy", "bce"))
         check_option(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
         check_option(self.readout, "readout", READOUTS)
+        check_option(self.event_rule, "event_rule", EVENT_RULES)
+        check_scalar(self.target_rate, "target_rate", owner, low=0.0, low_inclusive=False)
         if not 0 < self.top_fraction <= 1:
             raise InvalidInputError(f"The 'top_fraction' parameter of {owner} must be a float in the range (0, 1]. "
                                     f"Got {self.top_fraction!r} instead.")
