@@ -40,6 +40,8 @@ def configure(subparsers):
     p = sub.add_parser("prune", help="accuracy vs number of weights (magnitude pruning and delay shortening)")
     _eval_options(p)
     p.add_argument("--n-fractions", type=int, default=12, help="fractions of weights on a log grid")
+    p.add_argument("--count", choices=("dense", "nonzero"), default="dense",
+                   help="fractions of the dense kernel (paper) or of its non-zero taps (default dense)")
     add_figure_option(p, "the pruning curve")
     add_common_options(p, out_help="results NWB file to write")
     p.set_defaults(func=_prune)
@@ -134,21 +136,38 @@ def _evaluate(args):
 
 def _prune(args):
     import numpy as np
+    import pandas as pd
 
     from neurodata.io import write_results
 
-    from .prune import half_accuracy_point, pruning_curve
+    from .prune import fit_sigmoid, half_accuracy_point, pruning_curve, shortening_curve
 
     clf, events, labels = _model_and_held_out(args)
-    n_total = np.count_nonzero(clf.kernel_)
+    n_total = clf.kernel_.size if args.count == "dense" else np.count_nonzero(clf.kernel_)
+    chance = 1 / clf.config_.n_classes
     curve = pruning_curve(clf, events, labels, fractions=np.geomspace(1, 1 / n_total, args.n_fractions),
-                          verbose=not args.quiet)
-    half = half_accuracy_point(curve, chance=1 / clf.config_.n_classes)
-    write_results(args.out, analysis="motion_pruning", sources=[args.model], tables={"pruning_curve": curve},
-                  parameters={"half_accuracy_weights": half, "n_weights": int(n_total)}, overwrite=args.overwrite)
+                          methods=("magnitude",), count=args.count, verbose=not args.quiet)
+    short = shortening_curve(clf, events, labels, verbose=not args.quiet)
+    if args.count == "nonzero":
+        short["fraction"] = short["n_weights"] / n_total
+    both = pd.concat([curve, short.drop(columns="n_delays")], ignore_index=True)
+    half, fits = {}, {}
+    for method, rows in (("magnitude", curve), ("shortening", short)):
+        # a 3-parameter sigmoid (floor at chance) needs 4 points; fewer leave the half point unmeasured (NaN)
+        half[method] = half_accuracy_point(both, method, chance=chance) if len(rows) >= 4 else float("nan")
+        if np.isfinite(half[method]):
+            fit = fit_sigmoid(both, method, chance=chance)
+            fits[method] = {"high": fit.high, "log10_half": fit.log10_half, "width": fit.width, "rmse": fit.rmse}
+    write_results(args.out, analysis="motion_pruning", sources=[args.model],
+                  tables={"pruning_curve": curve, "shortening_curve": short},
+                  parameters={"half_accuracy_weights": half["magnitude"],
+                              "half_accuracy_weights_shortening": half["shortening"], "sigmoid_fits": fits,
+                              "count": args.count, "n_weights_dense": int(clf.kernel_.size),
+                              "n_weights": int(np.count_nonzero(clf.kernel_))}, overwrite=args.overwrite)
     if args.figure:
         from .plots import plot_pruning_curve
-        plot_pruning_curve(curve, chance=1 / clf.config_.n_classes, path=args.figure, overwrite=args.overwrite)
-    print(curve.to_string(index=False))
-    print(f"half accuracy with about {half:.0f} weights -> {args.out}")
+        plot_pruning_curve(both, chance=chance, path=args.figure, overwrite=args.overwrite)
+    print(both.to_string(index=False))
+    print(f"half accuracy (sigmoid fit) with about {half['magnitude']:.0f} weights (magnitude) and "
+          f"{half['shortening']:.0f} (shortening) of {clf.kernel_.size} dense -> {args.out}")
     return 0

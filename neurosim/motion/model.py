@@ -134,6 +134,19 @@ def apply_symmetry(events, labels, perms, g):
     return events, perms[g][labels]
 
 
+def _float_batch(events, idx):
+    """Movies ``idx`` of a (boolean) event batch as a float32 tensor: the only float copy ``fit`` makes."""
+    return torch.from_numpy(np.asarray(events[np.asarray(idx)], dtype=np.float32))
+
+
+def _check_movies(events, owner):
+    """A dense event batch with at least one movie (``owner`` names the caller in the message)."""
+    events = check_events(events)
+    if len(events) == 0:
+        raise InvalidInputError(f"{owner} got 0 movies; pass events of shape (n_movies >= 1, 2, n_steps, x, y).")
+    return events
+
+
 # Denormals stay on here: the mask's far taps are float32 denormals (~1e-44) and the clamp keeps kernel weights
 # that small, and every non-zero tap counts as a synapse (n_weights_, pruning curves, the Brian2 twin); flushing
 # would drop about 15 % of them on the reduced kernel.
@@ -218,7 +231,7 @@ class HeterogeneousDelayClassifier(Estimator):
     def fit(self, events, labels):
         """Train on event movies (n, 2, T, X, Y) with per-step labels (n, T); returns self."""
         config = self._config()
-        events = check_events(events)
+        events = _check_movies(events, "fit")
         labels = np.asarray(labels)
         if labels.shape != events.shape[:1] + events.shape[2:3]:
             raise InvalidInputError(f"labels must be (n_movies, n_steps) = {events.shape[:1] + events.shape[2:3]}"
@@ -240,15 +253,16 @@ class HeterogeneousDelayClassifier(Estimator):
             if config.lr_schedule == "cosine":  # one cosine period over all steps of all epochs
                 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * n_batches)
             perms = torch.from_numpy(config.symmetry_permutations()) if config.augment else None
-            x_all = torch.from_numpy(events.astype(np.float32))
             y_all = torch.from_numpy(labels.astype(np.int64))
 
             def train_epoch(epoch):
                 order = rng.permutation(len(events))
                 losses = []
                 for first in range(0, len(order), config.batch_size):
-                    idx = torch.from_numpy(order[first:first + config.batch_size])
-                    xb, yb = x_all[idx], y_all[idx]
+                    idx = order[first:first + config.batch_size]
+                    # events stay boolean; only this batch becomes float32 (a full copy of the paper's 400 movies
+                    # of 2 x 200 x 128 x 128 would be 10.5 GB)
+                    xb, yb = _float_batch(events, idx), y_all[torch.from_numpy(idx)]
                     if perms is not None:  # one random symmetry of the square per batch, labels follow
                         xb, yb = apply_symmetry(xb, yb, perms, int(rng.integers(8)))
                     xb, yb = xb.to(device), yb.to(device)
@@ -288,13 +302,16 @@ class HeterogeneousDelayClassifier(Estimator):
             raise InvalidInputError("This HeterogeneousDelayClassifier is not fitted yet; call fit() or load().")
 
     # ------------------------------------------------------------------------------------------------------
-    def _evidence_batches(self, events, batch_size):
-        """Yield the per-voxel evidence B (batch, C, T, X, Y) as torch tensors, with bias and the flip maximum."""
+    def _evidence_batches(self, events, batch_size, dtype=None):
+        """Yield the per-voxel evidence B (batch, C, T, X, Y) as torch tensors, with bias and the flip maximum
+        (float32, or ``dtype``)."""
+        dtype = torch.float32 if dtype is None else dtype
         with torch_runtime(self.device, self.n_threads, flush_denormal=_FLUSH_DENORMAL) as device, torch.no_grad():
-            kernel = torch.from_numpy(self.kernel_).to(device)
-            bias = torch.from_numpy(self.bias_).to(device)
+            kernel = torch.from_numpy(self.kernel_).to(device=device, dtype=dtype)
+            bias = torch.from_numpy(self.bias_).to(device=device, dtype=dtype)
             for first in range(0, len(events), batch_size):
-                xb = torch.from_numpy(events[first:first + batch_size].astype(np.float32)).to(device)
+                xb = _float_batch(events, np.arange(first, min(first + batch_size, len(events))))
+                xb = xb.to(device=device, dtype=dtype)
                 b = delay_convolution(xb, kernel, bias)
                 if self.config_.flip:
                     b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
@@ -303,7 +320,7 @@ class HeterogeneousDelayClassifier(Estimator):
     def logits(self, events, *, batch_size=4):
         """Evidence B (n, C, T, X, Y) for event movies, with bias and the flip maximum (float32 numpy)."""
         self._check_fitted()
-        events = check_events(events)
+        events = _check_movies(events, "logits")
         return np.concatenate([b.cpu().numpy() for b in self._evidence_batches(events, batch_size)])
 
     def evidence(self, events, *, readout=None, top_fraction=None, batch_size=4):
@@ -322,7 +339,7 @@ class HeterogeneousDelayClassifier(Estimator):
         - ``"softmax"``: per-voxel class probabilities averaged over all positions.
         """
         self._check_fitted()
-        events = check_events(events)
+        events = _check_movies(events, "evidence")
         readout = self.config_.readout if readout is None else readout
         check_option(readout, "readout", ("top", "mean", "softmax"))
         top_fraction = self.config_.top_fraction if top_fraction is None else top_fraction
@@ -346,19 +363,94 @@ class HeterogeneousDelayClassifier(Estimator):
         return np.concatenate(out)
 
     def predict(self, events, *, readout=None, top_fraction=None):
-        """Predicted motion class per time step, (n, T)."""
+        """Predicted motion class per time step, (n, T).
+
+        Raises
+        ------
+        InvalidInputError
+            For 0 movies, or for a movie without any event: its evidence is the bias alone, and the argmax of
+            that would be an arbitrary class (class 0 without biases), not a decision.
+        """
+        self._check_fitted()
+        events = _check_movies(events, "predict")
+        silent = np.flatnonzero(~events.reshape(len(events), -1).any(axis=1))
+        if len(silent):
+            raise InvalidInputError(f"Movie(s) {silent[:10].tolist()} hold no event: nothing to decide the motion "
+                                    f"from (the argmax of the bias alone would be class "
+                                    f"{int(np.argmax(self.bias_))}). Drop them or lower the event selectivity.")
         return self.evidence(events, readout=readout, top_fraction=top_fraction).argmax(axis=1)
 
     def score(self, events, labels, *, skip=None, readout=None, top_fraction=None):
         """Accuracy per time step on held-out movies, ignoring the first ``skip`` steps (default K_T - 1,
-        the steps before the kernel's full delay range has seen the movie)."""
+        the steps before the kernel's full delay range has seen the movie).
+
+        Raises
+        ------
+        InvalidInputError
+            When the movies have no step left after ``skip`` (they must be at least ``skip + 1`` steps long,
+            K_T by default), for bad labels, and as :meth:`predict`.
+        """
         self._check_fitted()
+        events = _check_movies(events, "score")
         labels = np.asarray(labels)
         skip = self.config_.kernel_size[0] - 1 if skip is None else int(skip)
+        if skip < 0:
+            raise InvalidInputError(f"skip must be >= 0; got {skip}.")
+        n_steps = events.shape[2]
+        if n_steps <= skip:
+            raise InvalidInputError(f"The movies have {n_steps} steps, but score() ignores the first {skip} (the "
+                                    f"delay range K_T - 1 = {self.config_.kernel_size[0] - 1} by default): movies "
+                                    f"must be at least {skip + 1} steps long, or pass a smaller skip.")
+        if labels.shape != events.shape[:1] + events.shape[2:3]:
+            raise InvalidInputError(f"labels must be (n_movies, n_steps) = {events.shape[:1] + events.shape[2:3]}; "
+                                    f"got {labels.shape}.")
         predicted = self.predict(events, readout=readout, top_fraction=top_fraction)
-        if labels.shape != predicted.shape:
-            raise InvalidInputError(f"labels must be (n_movies, n_steps) = {predicted.shape}; got {labels.shape}.")
         return float(np.mean(predicted[:, skip:] == labels[:, skip:]))
+
+    # ------------------------------------------------------------------------------------------------------
+    # spiking output (paper Sec. 2.3): thresholds for a target rate, winner-take-all over classes
+    def calibrate_thresholds(self, events, *, rate=None, batch_size=4):
+        """Set per-class firing thresholds so that each detector neuron (class, x, y) fires ``rate`` spikes/s
+        on average over ``events`` after the winner-take-all (paper: about 1 spike/s).
+
+        Parameters
+        ----------
+        events : (n, 2, T, X, Y) or (2, T, X, Y) bool
+            Calibration movies (e.g. the training movies).
+        rate : float, optional
+            Spikes per second per detector neuron; default the configuration's ``target_rate``.
+        batch_size : int
+
+        Returns
+        -------
+        self
+            With ``thresholds_`` (classes,) float64 and ``threshold_rate_``; see
+            :func:`neurosim.motion.spiking.calibrate_thresholds`.
+        """
+        from .spiking import calibrate_thresholds
+
+        self._check_fitted()
+        events = _check_movies(events, "calibrate_thresholds")
+        rate = self.config_.target_rate if rate is None else rate
+        # float64 evidence (the float32 weights summed exactly enough), as the Brian2 twin sums them
+        batches = (b.cpu().numpy() for b in self._evidence_batches(events, batch_size, torch.float64))
+        self.thresholds_ = calibrate_thresholds(batches, self.config_.n_classes, rate=rate, dt=self.config_.dt)
+        self.threshold_rate_ = float(rate)
+        return self
+
+    def spikes(self, events, *, batch_size=4):
+        """Output spikes (n, C, T, X, Y) bool: at each (t, x, y) the class with the largest evidence fires when
+        its evidence exceeds its threshold (:meth:`calibrate_thresholds` first). The evidence is computed in
+        float64 here, so that spikes do not hang on float32 rounding (the Brian2 twin sums in float64)."""
+        from .spiking import winner_take_all
+
+        self._check_fitted()
+        if getattr(self, "thresholds_", None) is None:
+            raise InvalidInputError("This HeterogeneousDelayClassifier has no firing thresholds; call "
+                                    "calibrate_thresholds(events) first.")
+        events = _check_movies(events, "spikes")
+        return np.concatenate([winner_take_all(b.cpu().numpy(), self.thresholds_)
+                               for b in self._evidence_batches(events, batch_size, torch.float64)])
 
     @property
     def n_weights_(self):
@@ -373,6 +465,7 @@ class HeterogeneousDelayClassifier(Estimator):
             raise InvalidInputError(f"kernel must have shape {self.kernel_.shape}; got {kernel.shape}.")
         clone = copy.copy(self)
         clone.kernel_ = kernel.copy()
+        clone.thresholds_ = None  # thresholds belong to a kernel: recalibrate (calibrate_thresholds) for this one
         return clone
 
     # ------------------------------------------------------------------------------------------------------
@@ -380,9 +473,12 @@ class HeterogeneousDelayClassifier(Estimator):
         """Write kernel, bias, configuration and history to a torch file (atomically); an existing ``path``
         is replaced only with ``overwrite=True``."""
         self._check_fitted()
-        save_state(path, {"kernel": torch.from_numpy(self.kernel_), "bias": torch.from_numpy(self.bias_),
-                          "config": self.config_.to_dict(), "history": self.history_,
-                          "format": "neurosuite.motion/1"}, overwrite=overwrite)
+        state = {"kernel": torch.from_numpy(self.kernel_), "bias": torch.from_numpy(self.bias_),
+                 "config": self.config_.to_dict(), "history": self.history_, "format": "neurosuite.motion/1"}
+        if getattr(self, "thresholds_", None) is not None:
+            state["thresholds"] = torch.from_numpy(np.asarray(self.thresholds_, dtype=np.float64))
+            state["threshold_rate"] = self.threshold_rate_
+        save_state(path, state, overwrite=overwrite)
         return path
 
     @classmethod
@@ -391,12 +487,18 @@ class HeterogeneousDelayClassifier(Estimator):
         state = load_state(path, what="motion-detector file")
         if state.get("format") != "neurosuite.motion/1":
             raise DataFileError(f"{path} is not a motion-detector file written by HeterogeneousDelayClassifier.save.")
-        config = MotionConfig.from_dict(state["config"])
+        values = dict(state["config"])
+        # files written before the event rule was a setting were made with the residual rule
+        values.setdefault("event_rule", "residual")
+        config = MotionConfig.from_dict(values)
         clf = cls(config=config, **params)
         clf.config_ = config
         clf.kernel_ = state["kernel"].numpy().astype(np.float32)
         clf.bias_ = state["bias"].numpy().astype(np.float32)
         clf.history_ = list(state["history"])
         clf.n_epochs_done_ = len(clf.history_)
+        if "thresholds" in state:
+            clf.thresholds_ = state["thresholds"].numpy().astype(np.float64)
+            clf.threshold_rate_ = float(state["threshold_rate"])
         return clf
 
