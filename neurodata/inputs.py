@@ -226,13 +226,15 @@ def check_data(data, *, method, name="data", ndim=2, axes=("time points", "chann
 
 
 def as_time_traces(data, *, method, name="data", rate=None, bin_size=None, counts=False, ndim=2,
-                   orientation="long", min_rows=1, ratio=DEFAULT_RATIO, takes_bin_size=True):
+                   orientation="long", min_rows=1, ratio=DEFAULT_RATIO, takes_bin_size=True, missing=False):
     """Time-first data as new ``Traces`` (time × channels[× epochs]), keeping rate, timestamps and labels.
 
     Accepts ``Traces``; ``SpikeTrains`` with ``bin_size`` (s) → counts; an NWB path (``read_spikes`` and
     binning when ``bin_size`` is given, else ``read_traces``); or an array (time × channels), which needs
     ``rate`` (Hz) here because the caller works in seconds. Same checks as :func:`time_first`.
-    ``takes_bin_size``: whether the caller has a ``bin_size`` argument to name in messages.
+    ``takes_bin_size``: whether the caller has a ``bin_size`` argument to name in messages. ``missing``: NaN
+    marks samples not recorded, which the caller leaves out (see :func:`check_data`); the Traces returned
+    for an array then has ``missing=True``.
     """
     from .io import Traces
 
@@ -241,14 +243,15 @@ def as_time_traces(data, *, method, name="data", rate=None, bin_size=None, count
     axes = ("time points", "channels", "epochs")
     if tr is not None:  # orientation declared by the object; values still checked (counts, dimensions)
         arr = np.array(tr.data, dtype=float, copy=True)
-        _check_values(arr, method=method, name=name, ndim=ndim, axes=axes, min_rows=min_rows, counts=counts)
+        _check_values(arr, method=method, name=name, ndim=ndim, axes=axes, min_rows=min_rows, counts=counts,
+                      missing=missing)
         return tr
     arr = check_data(data, method=method, name=name, ndim=ndim, axes=axes, orientation=orientation,
-                     counts=counts, min_rows=min_rows, ratio=ratio)
+                     counts=counts, min_rows=min_rows, ratio=ratio, missing=missing)
     if rate is None:
         raise InvalidInputError(f"{method}: an array {name} needs rate= (samples per second) so that times in "
                                 "seconds can be converted to samples; or pass Traces.")
-    return Traces(arr, rate=rate, name=name)
+    return Traces(arr, rate=rate, name=name, missing=missing)
 
 
 def time_first(data, *, method, name="data", bin_size=None, counts=False, ndim=2, orientation="long",

@@ -247,10 +247,11 @@ def test_neurons_are_matched_by_label_across_animals():
     r1 = DynamicConnectome(**kwargs).fit([a, b]).result_
     r2 = DynamicConnectome(**kwargs).fit([a, b_shuffled]).result_
     np.testing.assert_allclose(r1.affinity, r2.affinity, atol=1e-5)
+    # a neuron missing in one animal is kept (issue 30): its pairs are missing in that animal's slice only
     dropped = Traces(b.data[:, 1:], rate=b.rate, channels=b.channels[1:], name="b")
-    with pytest.warns(UserWarning, match="left out"):
-        r3 = DynamicConnectome(**kwargs).fit([a, dropped]).result_
-    assert r3.n_neurons == a.n_channels - 1
+    m3 = DynamicConnectome(**kwargs).fit([a, dropped])
+    assert m3.result_.n_neurons == a.n_channels
+    assert m3.missing_fraction_ == pytest.approx((a.n_channels - 1) / (a.n_channels * (a.n_channels - 1) // 2) / 2)
 
 
 def test_pipeline_bad_input():

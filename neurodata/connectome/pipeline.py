@@ -37,6 +37,10 @@ class DynamicConnectome(Estimator):
         Null SDs a local correlation must exceed to count as affinity.
     resolution : float or None
         Spacing (s) of the affinity time samples; None keeps every frame.
+    min_present : float in (0, 1]
+        Missing frames (NaN): a pair's affinity over a window is computed from the frames where both neurons
+        are present, and is missing (NaN in the tensor, left out by the masked NTF) when these carry less
+        than this fraction of the window's weight.
     n_restarts, n_iter_max, tol, stability_threshold, min_improvement
         Passed to :class:`~neurodata.connectome.ntf.NTF`.
     max_blocks, sbm_n_init : int
@@ -63,10 +67,21 @@ class DynamicConnectome(Estimator):
         the last, most weakly bound block of ``result_.partitions``).
     tensor_shape_ : tuple
         (time windows, animals, neuron pairs) of the affinity tensor.
+    missing_fraction_ : float
+        Fraction of the tensor's entries that were missing (NaN): windows with too few frames present and the
+        pairs of neurons an animal lacks.
+
+    Notes
+    -----
+    Missing data (issue 30). Neurons are matched across animals by label and their union is kept: the pairs
+    of a neuron that an animal lacks (not labelled there, or its trace all NaN) are missing in that animal's
+    slice of the tensor, so such a neuron gets its affinity loadings, and its communities, from the animals
+    that have it. NaN frames make the affinity windows that hold too few frames missing (``min_present``);
+    recordings shorter than the longest are missing after their end. The NTF fits the observed entries only.
     """
 
     def __init__(self, *, rank="auto", rank_range=(1, 8), smooth=0.2, window=3.0, z=2.5, resolution=0.5,
-                 n_restarts=6, n_iter_max=500, tol=1e-5, stability_threshold=0.9, min_improvement=0.05,
+                 min_present=0.5, n_restarts=6, n_iter_max=500, tol=1e-5, stability_threshold=0.9, min_improvement=0.05,
                  max_blocks=10, sbm_n_init=5, edge_fraction=0.05, dtype="float32", chunk_pairs=4096,
                  seed=None, verbose=False):
         self._keep(locals())
@@ -78,6 +93,7 @@ class DynamicConnectome(Estimator):
         check_scalar(self.z, "z", name, low=0.0)
         if self.resolution is not None:
             check_scalar(self.resolution, "resolution", name, low=0.0, low_inclusive=False)
+        check_scalar(self.min_present, "min_present", name, low=0.0, low_inclusive=False, high=1.0)
         check_scalar(self.edge_fraction, "edge_fraction", name, low=0.0, high=1.0, high_inclusive=False)
         check_option(self.dtype, "dtype", ("float32", "float64"))
         check_scalar(self.chunk_pairs, "chunk_pairs", name, kind=numbers.Integral, low=1)
@@ -85,8 +101,28 @@ class DynamicConnectome(Estimator):
     def fit(self, recordings, y=None, *, rate=None, animal_names=None):
         """Fit to one or several recordings of the same protocol (one per animal).
 
-        ``recordings``: a Traces, an NWB path, an array (time × neurons, with ``rate`` in Hz), or a list of
-        these. Neurons are matched across animals by their labels (``Traces.channels``; NWB ROI ids).
+        Parameters
+        ----------
+        recordings : Traces, NWB path, array (time × neurons) or a list of these
+            One recording per animal. Neurons are matched across animals by their labels
+            (``Traces.channels``; NWB ROI ids; an array's column numbers) and their union is kept: an animal
+            may lack some (see Notes). NaN marks frames not recorded (``Traces(..., missing=True)``).
+        y : None
+            Ignored (scikit-learn convention).
+        rate : float, optional
+            Frame rate (Hz) of array recordings.
+        animal_names : list of str, optional
+            One name per recording (default: file stems, Traces names, or animal0, animal1, ...).
+
+        Returns
+        -------
+        self : DynamicConnectome
+
+        Raises
+        ------
+        InvalidInputError
+            Bad hyper-parameters or recordings, a recording with every frame missing, a neuron pair that no
+            animal records together, or no affinity above chance anywhere.
         """
         self._validate()
         if isinstance(recordings, (list, tuple)):
@@ -107,13 +143,16 @@ class DynamicConnectome(Estimator):
         rng = check_random_state(self.seed)
         tensor, times, labels, frame_rate = build_affinity_tensor(
             traces, smooth=self.smooth, window=self.window, z=self.z, resolution=self.resolution,
-            dtype=np.dtype(self.dtype), chunk_pairs=self.chunk_pairs, verbose=self.verbose)
+            dtype=np.dtype(self.dtype), chunk_pairs=self.chunk_pairs, min_present=self.min_present,
+            verbose=self.verbose)
         if not np.any(tensor > 0):
             raise InvalidInputError("No pair of neurons has any affinity above chance (the tensor is all zeros); "
                                     "lower z or lengthen window.")
         self.tensor_shape_ = tensor.shape
-        logger.info("affinity tensor %s (time × animals × pairs), %.1f%% non-zero", tensor.shape,
-                    100 * np.count_nonzero(tensor) / tensor.size)
+        n_missing = int(np.count_nonzero(np.isnan(tensor)))
+        self.missing_fraction_ = n_missing / tensor.size
+        logger.info("affinity tensor %s (time × animals × pairs), %.1f%% non-zero, %.1f%% missing", tensor.shape,
+                    100 * (np.count_nonzero(tensor > 0)) / tensor.size, 100 * self.missing_fraction_)
         self.ntf_ = NTF(rank=self.rank, rank_range=self.rank_range, n_restarts=self.n_restarts,
                         n_iter_max=self.n_iter_max, tol=self.tol, stability_threshold=self.stability_threshold,
                         min_improvement=self.min_improvement, seed=rng, verbose=self.verbose).fit(tensor)

@@ -180,10 +180,12 @@ class Traces:
     ``epochs`` labels the third axis when there is one (trial events, or conditions of an evoked file).
     ``channel_units`` (one SI unit per channel) and ``channel_types`` (e.g. MNE's "mag", "grad", "eeg") are
     for recordings that mix sensor kinds; ``unit`` then defaults to their distinct units ("T/m, T").
+    ``missing=True`` lets NaN mark samples not recorded (for methods that leave them out, such as
+    ``neurodata.connectome``); infinities are refused either way.
     """
 
     def __init__(self, data, times=None, rate=None, start=0.0, channels=None, unit=None, name="traces",
-                 epochs=None, channel_units=None, channel_types=None):
+                 epochs=None, channel_units=None, channel_types=None, missing=False):
         self.name = name
         data = np.asarray(data)
         if data.dtype.kind not in "biuf":
@@ -194,8 +196,12 @@ class Traces:
             raise InvalidInputError(f"{name}: data must be (time × channels[× epochs]) with ≥ 1 sample; "
                                     f"got shape {data.shape}.")
         if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
-            n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
-            raise InvalidInputError(f"{name}: data contains {n_bad} NaN or infinite value(s).")
+            bad = np.isinf(data) if missing else ~np.isfinite(data)
+            if bad.any():
+                raise InvalidInputError(f"{name}: data contains {int(bad.sum())} NaN or infinite value(s)"
+                                        + ("." if missing else "; pass missing=True if NaN marks samples not "
+                                           "recorded."))
+        self.missing = bool(missing)
         self.data = _frozen(data)
         if (times is None) == (rate is None):
             raise InvalidInputError(f"{name}: give exactly one of 'times' or 'rate'.")
