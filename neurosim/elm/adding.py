@@ -1,4 +1,4 @@
-"""A long-horizon task for the ELM neuron, in the spirit of SHD-Adding (Spieler et al. 2023, Sec. 4), built offline.
+"""A long-horizon task for the ELM neuron, in the spirit of SHD-Adding (Spieler et al. 2023), built offline.
 
 Ten fixed random spatio-temporal spike patterns (700 channels x 100 ms) are drawn once from ``pattern_seed``.
 A trial is 1 s of Poisson background noise in 10 ms bins with two of the patterns pasted in (their counts
@@ -16,8 +16,9 @@ exp(-600/500) ~ 0.3 of it.
 Rates (defaults): background 5 Hz per channel, pattern 20 Hz per channel (a frozen Poisson draw per
 pattern, the same counts on every trial), i.e. ~0.05 and ~0.2 spikes per channel and bin. (With a 10 Hz
 background, 4000 trials x 10 epochs gave 41 % test accuracy at τ_max = 500 ms, the model fitting the noise of
-its training trials; with 5 Hz, 87 %.) Every pattern has
-the same expected spike count, so only its spatio-temporal layout says which one it is.
+its training trials; with 5 Hz, 87 %.) Every pattern has the same expected spike count, so only its
+spatio-temporal layout says which one it is. The short-memory control still fits its own training trials
+(~100 %, through their noise) but stays at chance on new ones (7.6-9.4 % over 3 seeds).
 
 :class:`ELMAddingClassifier` fits a plain ELM (no branches, no routing; Δt = 10 ms, so κ = exp(-10 ms / τ))
 with :class:`neurodata.deep.TrainingLoop`; :func:`run_adding_task` generates train and test sets, fits and
@@ -40,8 +41,7 @@ torch = import_torch("neurosim.elm.adding")
 F = torch.nn.functional
 
 __all__ = ["AddingTask", "make_adding_task", "ELMAddingClassifier", "run_adding_task", "write_adding_results",
-           "TASK_DEFAULTS",
-           "FULL_CONFIGURATION", "SMALL_CONFIGURATION"]
+           "TASK_DEFAULTS", "FULL_CONFIGURATION", "SMALL_CONFIGURATION"]
 
 #: the task as the issue states it (700 channels, 10 patterns of 100 ms, 1 s trials, 10 ms bins) and our rates
 TASK_DEFAULTS = dict(n_channels=700, n_patterns=10, duration=1.0, pattern_duration=0.1, dt=0.01,
