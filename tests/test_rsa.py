@@ -33,9 +33,27 @@ def test_gt_full_range_is_rank_normalised_rdm():
 
 
 def test_gt_equal_bounds_is_binary():
-    out = rsa.geotopological(_rdm(), 0.3, 0.3)
+    # the authors' polarity (utils_transform.gt_transform): below the l-quantile -> 0 ("close"), above the
+    # u-quantile -> 1 ("far"); an inverted adjacency (short -> 1) has the same values and mean, so test each entry
+    d = _rdm()
+    out = rsa.geotopological(d, 0.3, 0.3)
+    threshold = np.quantile(d, 0.3)  # the same entries as the quantile of the ranks (monotone)
     assert set(np.unique(out)) == {0.0, 1.0}
-    assert 0.25 < out.mean() < 0.75
+    np.testing.assert_array_equal(out[d < threshold], 0.0)
+    np.testing.assert_array_equal(out[d > threshold], 1.0)
+    assert out[np.argmin(d)] == 0.0 and out[np.argmax(d)] == 1.0
+    assert np.mean(out) == pytest.approx(np.mean(d > threshold))
+
+
+def test_gt_polarity_with_a_band():
+    d = _rdm()
+    out = rsa.geotopological(d, 0.2, 0.8)
+    lo, hi = np.quantile(d, 0.2), np.quantile(d, 0.8)
+    np.testing.assert_array_equal(out[d < lo], 0.0)
+    np.testing.assert_array_equal(out[d > hi], 1.0)
+    band = (d > lo) & (d < hi)
+    assert np.all((out[band] > 0) & (out[band] < 1))
+    assert spearmanr(out[band], d[band])[0] == pytest.approx(1.0)  # increasing inside the band
 
 
 def test_gt_and_geodesic_never_modify_input_and_keep_form():
@@ -78,9 +96,12 @@ def test_geodesic_recovers_arc_length_on_spiral(method):
     pts, arc = gt.spiral(120, turns=2.0)
     true = pdist(arc[:, None])
     euclid = pdist(pts)
-    rgdm = rsa.geodesic(euclid, method)
+    # dissimilarities as edge lengths approximate the arc length (Isomap); rank lengths (the default, the
+    # authors' choice) keep the order along the curve but ramp the local steps, so a lower bar
+    rgdm = rsa.geodesic(euclid, method, weights="dissimilarity")
     assert np.all(np.isfinite(rgdm))
     assert spearmanr(rgdm, true)[0] >= 0.98
+    assert spearmanr(rsa.geodesic(euclid, method), true)[0] >= 0.9
     assert spearmanr(euclid, true)[0] <= 0.7
 
 
@@ -96,9 +117,13 @@ def test_geodesic_keeps_zero_weight_edges():
 
 def test_geodesic_warns_when_disconnected():
     pts = np.concatenate([np.arange(6)[:, None], 100 + np.arange(6)[:, None]])
-    with pytest.warns(NeurosuiteWarning, match="disconnected"):
-        out = rsa.geodesic(pdist(pts.astype(float)), "k_nearest", k=1)
+    with pytest.warns(NeurosuiteWarning, match="disconnected.*connect=True"):
+        out = rsa.geodesic(pdist(pts.astype(float)), "k_nearest", k=1, connect=False)
     assert np.all(np.isfinite(out)) and out.max() == 1.0
+    # by default the one shortest bridge (5 -> 100) joins the two chains: every pair finite, no warning
+    out = sp_squareform(rsa.geodesic(pdist(pts.astype(float)), "k_nearest", k=1, rank=False))
+    assert np.all(np.isfinite(out))
+    assert out[0, 11] == pytest.approx(out[0, 5] + out[5, 6] + out[6, 11])
 
 
 # ---------------------------------------------------------------- 4. identification (ground truth)
@@ -117,13 +142,15 @@ def test_topology_statistic_identifies_regions_despite_warps():
     assert rdm_warp < rdm_plain           # the warps do hurt the RDM: the comparison is informative
 
 
-def test_bootstrap_identification_over_subjects_and_stimuli():
+@pytest.mark.parametrize("resample", ["items", "subjects", "both"])
+def test_bootstrap_identification_over_items_subjects_or_both(resample):
     rdms, regions, subjects = gt.subject_rdms(n_subjects=6, n_points=20, noise=0.15, seed=1)
     gtm = np.array([rsa.geotopological(r, 0.4, 0.6) for r in rdms])
-    res = rsa.bootstrap_identification(gtm, regions, subjects, n_boot=40, seed=0, verbose=False)
-    assert res.bootstrap.shape == (40,)
+    res = rsa.bootstrap_identification(gtm, regions, subjects, n_boot=40, resample=resample, seed=0, verbose=False)
+    assert res.bootstrap.shape == (40,) and res.resample == resample
     assert 0.0 <= res.ci[0] <= res.ci[1] <= 1.0
-    again = rsa.bootstrap_identification(gtm, regions, subjects, n_boot=40, seed=0, verbose=False)
+    again = rsa.bootstrap_identification(gtm, regions, subjects, n_boot=40, resample=resample, seed=0,
+                                         verbose=False)
     np.testing.assert_array_equal(res.bootstrap, again.bootstrap)
 
 

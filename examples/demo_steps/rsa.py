@@ -37,7 +37,7 @@ def demo(out_dir, testdata=None, quick=True):
     iu = np.triu_indices(len(arc), k=1)
     rdm = compute_rdm(pts)
     rgtm = geotopological(rdm, 0.4, 0.6)
-    rgdm = geodesic(rdm)
+    rgdm = geodesic(rdm, weights="dissimilarity")  # lengths along the curve (Isomap), not ranks
     true = np.abs(arc[:, None] - arc[None, :])[iu]
     summary = {"spearman_euclidean_vs_arc": float(spearmanr(rdm[iu], true)[0]),
                "spearman_geodesic_vs_arc": float(spearmanr(rgdm[iu], true)[0])}

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..utils import save_figure
 
-__all__ = ["plot_rdms", "plot_timecourse"]
+__all__ = ["plot_rdms", "plot_timecourse", "plot_grid_search"]
 
 
 def _square(vec):
@@ -53,4 +53,47 @@ def plot_timecourse(similarity, times, method, path, *, overwrite=False):
         ax.set_xticks([])
     ax.axhline(0.0, color="0.6", lw=0.8)
     ax.set_ylabel(f"model vs data ({method})")
+    return save_figure(fig, path, overwrite=overwrite)
+
+
+def plot_grid_search(result, path, *, title=None, overwrite=False):
+    """Heatmap of identification accuracy over (l, u), as in the tRSA paper's grid-search figures.
+
+    Parameters
+    ----------
+    result : GridSearchResult
+        From :func:`neurodata.rsa.gridsearch.grid_identification`.
+    path : str or Path
+        Image file to write.
+    title : str, optional
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path of the written file.
+
+    The lower bound runs along x, the upper bound along y; the topology-sensitive box (l >= 0.4, u <= 0.6) is
+    outlined, the RDM corner (0, 1) and the best cell are marked, and the untransformed RDM's accuracy is in
+    the title.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    b = result.bounds
+    step = b[1] - b[0]
+    fig = Figure(figsize=(4.8, 4.0), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    im = ax.imshow(result.accuracy.T, origin="lower", extent=(-step / 2, 1 + step / 2, -step / 2, 1 + step / 2),
+                   cmap="viridis", vmin=0.0, vmax=1.0)
+    ax.add_patch(Rectangle((0.4 - step / 2, 0.4 - step / 2), 0.2 + step, 0.2 + step, fill=False, ec="w", lw=1.5))
+    lo, up, acc = result.best
+    ax.plot([0.0], [1.0], "s", mfc="none", mec="r", ms=9, label=f"GT(0, 1) {result.ranked_rdm_accuracy:.2f}")
+    ax.plot([lo], [up], "*", color="w", ms=10, label=f"best ({lo:.2f}, {up:.2f}) {acc:.2f}")
+    ax.set(xlabel="lower bound l (quantile)", ylabel="upper bound u (quantile)", xlim=(-step / 2, 1 + step / 2),
+           ylim=(-step / 2, 1 + step / 2))
+    ax.set_title(title or f"identification accuracy ({result.transform} GT; RDM {result.rdm_accuracy:.2f})",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.colorbar(im, ax=ax, shrink=0.85, label="accuracy")
     return save_figure(fig, path, overwrite=overwrite)

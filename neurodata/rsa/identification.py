@@ -2,17 +2,22 @@
 
 The paper's evaluation: leave one subject out, fit a nearest-centroid classifier on the other subjects'
 statistics (RDMs, RGTMs, RGDMs as vectors), predict the held-out subject's region labels, and report the
-accuracy over all held-out predictions; uncertainty comes from bootstrapping subjects and stimuli.
+accuracy over all held-out predictions. Uncertainty comes from a bootstrap: by default over *items* (the
+stimuli / conditions whose dissimilarities form the RDM), as the authors resample stimuli; over subjects or
+both as options (the authors' ``bootstrap(boot_type=...)`` offers "stim", "subj" and "both").
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..utils import check_random_state, check_scalar, progress
+from ..utils import check_option, check_random_state, check_scalar, progress
 from .topology import as_condensed
 
-__all__ = ["identification_accuracy", "bootstrap_identification", "IdentificationResult"]
+__all__ = ["identification_accuracy", "bootstrap_identification", "IdentificationResult", "RESAMPLE"]
+
+# what a bootstrap draws with replacement: the items (stimuli / conditions), the subjects, or both
+RESAMPLE = ("items", "subjects", "both")
 
 
 def _stack(rdms):
@@ -71,36 +76,72 @@ def identification_accuracy(rdms, regions, subjects):
 
 @dataclass(frozen=True)
 class IdentificationResult:
-    """Accuracy on the data, bootstrap accuracies, and a percentile interval."""
+    """Accuracy on the data, bootstrap accuracies, a percentile interval, and what was resampled.
+
+    Attributes
+    ----------
+    accuracy : float
+        Leave-one-subject-out accuracy on the data as given.
+    bootstrap : ndarray (n_boot,)
+        Accuracy of each bootstrap sample (NaN where a sample held fewer than 2 distinct subjects).
+    ci : (float, float)
+        Percentile interval of the finite bootstrap accuracies.
+    resample : {"items", "subjects", "both"}
+        What the bootstrap drew with replacement.
+    """
 
     accuracy: float
     bootstrap: np.ndarray
     ci: tuple
+    resample: str = "items"
 
     @property
     def std(self):
-        return float(np.std(self.bootstrap))
+        """Standard deviation of the finite bootstrap accuracies."""
+        return float(np.nanstd(self.bootstrap))
 
 
-def bootstrap_identification(rdms, regions, subjects, *, n_boot=1000, resample=("subjects", "stimuli"),
-                             ci=0.95, seed=None, verbose=True):
-    """Identification accuracy with a bootstrap over subjects and stimuli.
+def bootstrap_identification(rdms, regions, subjects, *, n_boot=1000, resample="items", ci=0.95, seed=None,
+                             verbose=True):
+    """Identification accuracy with a bootstrap over items (default), subjects, or both.
 
-    Subjects are drawn with replacement (a subject drawn twice is held out as one group, so its copies never
-    train each other); stimuli are drawn with replacement and dissimilarities between copies of the same
-    stimulus — undefined — are dropped (the authors' "drop" handling). Transform the RDMs (GT, geodesic)
-    before calling, as the paper does.
+    Parameters
+    ----------
+    rdms : array (rdms × n_pairs) or (rdms × n × n)
+        One statistic per (subject, region) — transform the RDMs (GT, geodesic) before calling, as the paper
+        does.
+    regions, subjects : arrays (rdms,)
+        Region (or layer) label and subject of each RDM.
+    n_boot : int >= 1
+        Number of bootstrap samples.
+    resample : {"items", "subjects", "both"}
+        ``"items"`` (default, the authors' stimulus bootstrap): the n items (stimuli / conditions) are drawn with
+        replacement and every RDM is re-indexed by the drawn items; dissimilarities between two copies of the
+        same item — undefined — are dropped (the authors' "drop" handling). The interval then says how much
+        the accuracy depends on the particular stimuli. ``"subjects"``: the subjects are drawn with
+        replacement (a subject drawn twice is held out as one group, so its copies never train each other),
+        for generalisation to new subjects. ``"both"``: both draws in each sample.
+    ci : float in (0, 1)
+        Coverage of the percentile interval.
+    seed : None, int or numpy.random.Generator
+    verbose : bool
+        Show a progress bar.
 
     Returns
     -------
     IdentificationResult
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown ``resample`` (the old tuple spelling included), bad counts, or mismatched labels.
     """
     check_scalar(n_boot, "n_boot", "bootstrap_identification", kind=int, low=1)
     check_scalar(ci, "ci", "bootstrap_identification", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    resample = tuple(resample)
-    bad = set(resample) - {"subjects", "stimuli"}
-    if bad:
-        raise InvalidInputError(f"resample may contain 'subjects' and 'stimuli'; got {sorted(bad)}.")
+    if not isinstance(resample, str):
+        raise InvalidInputError(f"bootstrap_identification: 'resample' is one of {RESAMPLE} (a string); got "
+                                f"{resample!r}. For subjects and stimuli together pass resample='both'.")
+    check_option(resample, "resample", RESAMPLE)
     x, n = _stack(rdms)
     regions = _labels(regions, "regions", x.shape[0])
     subjects = _labels(subjects, "subjects", x.shape[0])
@@ -111,25 +152,28 @@ def bootstrap_identification(rdms, regions, subjects, *, n_boot=1000, resample=(
     pair_index = np.zeros((n, n), dtype=int)
     pair_index[iu, ju] = np.arange(iu.size)
     pair_index[ju, iu] = np.arange(iu.size)
+    by_subjects, by_items = resample in ("subjects", "both"), resample in ("items", "both")
     samples = np.empty(n_boot)
     for b in progress(range(n_boot), total=n_boot, desc="bootstrap", verbose=verbose):
-        if "subjects" in resample:
+        if by_subjects:
             drawn = rng.choice(unique_subjects.size, unique_subjects.size, replace=True)
             rows = np.concatenate([np.flatnonzero(subjects == unique_subjects[d]) for d in drawn])
             groups = np.concatenate([np.full(np.count_nonzero(subjects == unique_subjects[d]), d) for d in drawn])
         else:
             rows, groups = np.arange(x.shape[0]), subjects
         cols = np.arange(iu.size)
-        if "stimuli" in resample:
-            stim = rng.choice(n, n, replace=True)
-            a, c = np.triu_indices(n, k=1)
-            keep = stim[a] != stim[c]
-            cols = pair_index[stim[a][keep], stim[c][keep]]
-        if np.unique(groups).size < 2:
+        if by_items:
+            items = rng.choice(n, n, replace=True)
+            keep = items[iu] != items[ju]
+            cols = pair_index[items[iu][keep], items[ju][keep]]
+        if np.unique(groups).size < 2 or cols.size == 0:
             samples[b] = np.nan
             continue
         samples[b] = _loso_accuracy(x[np.ix_(rows, cols)], regions[rows], groups)
     finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        raise InvalidInputError("bootstrap_identification: no bootstrap sample held 2 distinct subjects; "
+                                "add subjects or use resample='items'.")
     half = (1 - ci) / 2
     interval = (float(np.quantile(finite, half)), float(np.quantile(finite, 1 - half)))
-    return IdentificationResult(accuracy=float(accuracy), bootstrap=samples, ci=interval)
+    return IdentificationResult(accuracy=float(accuracy), bootstrap=samples, ci=interval, resample=resample)

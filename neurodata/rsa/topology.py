@@ -5,7 +5,9 @@ arXiv:2309.11028 (authors' code: github.com/doerlbh/TopologicalRSA).
 
 Procedure (as in the authors' code): rank the dissimilarities (ties share their average rank), rescale the
 ranks to [0, 1]; the quantiles ``q_l``, ``q_u`` are taken of these rank-normalised values, and
-``GT(r) = clip((r - q_l) / (q_u - q_l), 0, 1)``. Unlike rsatoolbox 0.3.2 we compute every output entry from
+``GT(r) = clip((r - q_l) / (q_u - q_l), 0, 1)``: below ``q_l`` → 0 ("close"), above ``q_u`` → 1 ("far"), the
+authors' polarity (``gt_transform``: ``data < gt_min → 0``, ``data > gt_max → 1``). The sigmoid variant of the
+same code is ``1 / (1 + exp(-alpha (r - beta)))`` on the rank-normalised values (alpha 10, beta 0.5). Unlike rsatoolbox 0.3.2 we compute every output entry from
 the *input* values (no threshold applied to already-rescaled entries), always rank first, work on a copy, and
 keep zero-weight edges in the graph used for geodesic distances (scipy's dense-graph conversion and
 ``networkx.from_numpy_array`` treat a zero as "no edge").
@@ -15,13 +17,14 @@ import warnings
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse.csgraph import connected_components, shortest_path
 from scipy.stats import rankdata
 
 from ..errors import InvalidInputError, NeurosuiteWarning
 from ..utils import check_option, check_scalar
 
-__all__ = ["TopologyDefaults", "as_condensed", "restore_form", "rank_normalize", "geotopological", "geodesic"]
+__all__ = ["TopologyDefaults", "as_condensed", "restore_form", "rank_normalize", "geotopological",
+           "geotopological_sigmoid", "sigmoid_from_bounds", "geodesic"]
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,20 @@ class TopologyDefaults:
 
     ``topology_sensitive`` is the (l, u) band the paper calls "topology sensitive" (l >= 0.4, u <= 0.6);
     ``p`` is the fraction of shortest edges kept for the p-shortest / p-nearest geodesic variants and
-    ``k`` the neighbour count of the k-nearest variant.
+    ``k`` the neighbour count of the k-nearest variant; ``weights`` the geodesic edge lengths (ranks, as in the
+    authors' ``geodesic_transform``); ``connect`` whether a disconnected graph is completed by its shortest
+    bridging edges (ours: with p = 0.05 the paper's graph of 8 conditions keeps 2 of 28 edges); ``sigmoid_slope``
+    and ``sigmoid_center`` the authors' sigmoid GT (alpha = 10, beta = 0.5).
     """
 
     topology_sensitive: tuple = (0.4, 0.6)
     geodesic_method: str = "p_shortest"
     p: float = 0.05
     k: int = 1
+    weights: str = "rank"
+    connect: bool = True
+    sigmoid_slope: float = 10.0
+    sigmoid_center: float = 0.5
 
 
 DEFAULTS = TopologyDefaults()
@@ -109,13 +119,32 @@ def _check_bounds(lower, upper, owner):
         raise InvalidInputError(f"{owner}: 'lower' ({lower}) must not exceed 'upper' ({upper}).")
 
 
-def _gt_vector(ranked, lower, upper):
+def _plateau_advice(ranked, value):
+    """Quantile range [a, b] covered by the tie plateau at ``value``: bounds outside it avoid the plateau."""
+    below = np.count_nonzero(ranked < value) / ranked.size
+    upto = np.count_nonzero(ranked <= value) / ranked.size
+    return below, upto
+
+
+def _gt_vector(ranked, lower, upper, owner="geotopological", warn=True):
     q_l = np.quantile(ranked, lower)
     q_u = np.quantile(ranked, upper)
     if q_u > q_l:
         return np.clip((ranked - q_l) / (q_u - q_l), 0.0, 1.0)
-    # l == u (or a tie plateau): the binary adjacency — dissimilarities above the threshold are "far" (1)
-    return (ranked > q_l).astype(float)
+    # l == u, or both quantiles on one plateau of tied values: the binary adjacency — above the threshold "far" (1)
+    out = (ranked > q_l).astype(float)
+    n_tied = int(np.count_nonzero(ranked == q_l))
+    if warn and n_tied > 1 and (lower < upper or out.min() == out.max()):
+        a, b = _plateau_advice(ranked, q_l)
+        what = f"the transform is constant (all {out[0]:g})" if out.min() == out.max() else \
+            "the transform collapses to a binary adjacency"
+        fixes = [f"'lower' below {a:.3g}"] if a > 0 else []
+        fixes += [f"'upper' above {b:.3g}"] if b < 1 else []
+        warnings.warn(f"{owner}: lower={lower:g} and upper={upper:g} fall on a plateau of {n_tied} tied "
+                      f"dissimilarities (quantiles {a:.3g} to {b:.3g}); {what}. Choose {' or '.join(fixes)} "
+                      f"(a categorical RDM has no levels in between: lower=0, upper=1 keeps its categories).",
+                      NeurosuiteWarning, stacklevel=3)
+    return out
 
 
 def geotopological(rdm, lower, upper):
@@ -133,10 +162,71 @@ def geotopological(rdm, lower, upper):
     Returns
     -------
     ndarray of the same form as ``rdm`` (a new array; the input is not modified).
+
+    Warns
+    -----
+    NeurosuiteWarning
+        When both quantiles fall on one plateau of tied dissimilarities (a categorical RDM) so that the result
+        is constant or collapses to a binary adjacency; the message names the bounds that avoid the plateau.
+
+    See Also
+    --------
+    geotopological_sigmoid : the smooth variant of the authors' code.
     """
     _check_bounds(lower, upper, "geotopological")
     vec, n, square = as_condensed(rdm)
     return restore_form(_gt_vector(_rank01(vec), lower, upper), n, square)
+
+
+def _sigmoid_vector(ranked, center, slope):
+    return 1.0 / (1.0 + np.exp(-slope * (ranked - center)))
+
+
+def geotopological_sigmoid(rdm, center=DEFAULTS.sigmoid_center, slope=DEFAULTS.sigmoid_slope):
+    """Sigmoid geo-topological transform: a smooth GT (the authors' ``gt_type="sigmoid"``).
+
+    ``GTσ(r) = 1 / (1 + exp(-slope · (r - center)))`` of the rank-normalised dissimilarities ``r`` in [0, 1]:
+    small dissimilarities are squashed towards 0 ("close"), large ones towards 1 ("far"), with no kink at the
+    bounds. The piecewise-linear ``GT(l, u)`` with the same midpoint and the same slope at it is
+    ``center = (l + u) / 2``, ``slope = 4 / (u - l)`` (:func:`sigmoid_from_bounds`).
+
+    Parameters
+    ----------
+    rdm : array, square (n × n) or condensed (n(n-1)/2,)
+        Dissimilarities; any monotone transform of them gives the same result.
+    center : float in [0, 1]
+        Rank-normalised dissimilarity mapped to 0.5 (the authors' ``beta``, default 0.5).
+    slope : float > 0
+        Steepness (the authors' ``alpha``, default 10); large values approach the binary adjacency.
+
+    Returns
+    -------
+    ndarray of the same form as ``rdm`` (a new array), values in (0, 1).
+    """
+    check_scalar(center, "center", "geotopological_sigmoid", low=0.0, high=1.0)
+    check_scalar(slope, "slope", "geotopological_sigmoid", low=0.0, low_inclusive=False)
+    vec, n, square = as_condensed(rdm)
+    return restore_form(_sigmoid_vector(_rank01(vec), center, slope), n, square)
+
+
+def sigmoid_from_bounds(lower, upper, max_slope=1e3):
+    """``(center, slope)`` of the sigmoid GT matching ``GT(lower, upper)`` at its midpoint.
+
+    Parameters
+    ----------
+    lower, upper : float in [0, 1], ``lower <= upper``
+    max_slope : float
+        Slope used when ``lower == upper`` (a step; the linear GT is binary there).
+
+    Returns
+    -------
+    (float, float)
+        ``center = (lower + upper) / 2`` and ``slope = min(4 / (upper - lower), max_slope)`` (a logistic has
+        slope ``slope / 4`` at its centre, the linear ramp ``1 / (upper - lower)``).
+    """
+    _check_bounds(lower, upper, "sigmoid_from_bounds")
+    width = upper - lower
+    return (lower + upper) / 2, (max_slope if width <= 4 / max_slope else 4 / width)
 
 
 def _knn_mask(weights_sq, k):
@@ -150,8 +240,41 @@ def _knn_mask(weights_sq, k):
     return mask | mask.T
 
 
+def _bridge(keep, ranked, n):
+    """Add to ``keep`` the shortest edges that join its graph's components (Kruskal order over the ranks).
+
+    Only edges between different components are added, so distances inside a connected graph are untouched,
+    and since only the order of the dissimilarities matters the choice is invariant to monotone warps.
+    Returns the new mask and the number of edges added.
+    """
+    iu, ju = np.triu_indices(n, k=1)
+    graph = csr_matrix((np.ones(int(keep.sum())), (iu[keep], ju[keep])), shape=(n, n))
+    n_comp, label = connected_components(graph, directed=False)
+    if n_comp == 1:
+        return keep, 0
+    keep = keep.copy()
+    parent = np.arange(n_comp)
+
+    def root(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    added = 0
+    for e in np.argsort(ranked, kind="stable"):
+        a, b = root(label[iu[e]]), root(label[ju[e]])
+        if a != b:
+            parent[a] = b
+            keep[e] = True
+            added += 1
+            if added == n_comp - 1:
+                break
+    return keep, added
+
+
 def geodesic(rdm, method=DEFAULTS.geodesic_method, *, p=DEFAULTS.p, k=DEFAULTS.k, lower=None, upper=None,
-             weights="dissimilarity", rank=True):
+             weights=DEFAULTS.weights, connect=DEFAULTS.connect, rank=True):
     """Representational geodesic distance matrix (RGDM): shortest paths on a graph of short dissimilarities.
 
     A graph keeps only the "short" edges (chosen by rank, so the choice is invariant to monotone transforms
@@ -167,60 +290,78 @@ def geodesic(rdm, method=DEFAULTS.geodesic_method, *, p=DEFAULTS.p, k=DEFAULTS.k
         removed.
     p, k : fraction in (0, 1] / int >= 1, see ``method``.
     lower, upper : quantiles for ``method="gt"``.
-    weights : {"dissimilarity", "rank"}
-        Edge lengths for the p-/k-nearest variants: the dissimilarities divided by their maximum (default;
-        path lengths then approximate distances along the manifold, as in Isomap), or the rank-normalised
-        dissimilarities exactly as in the authors' code — which turns near-equal local distances into a
-        ramp of ranks and so distorts path lengths (Spearman with the true arc length of a 2-turn spiral
-        0.91 instead of 0.99+). ``method="gt"`` always uses the GT values.
+    weights : {"rank", "dissimilarity"}
+        Edge lengths for the p-/k-nearest variants. ``"rank"`` (default, the authors' choice): the
+        rank-normalised dissimilarities, so the whole RGDM is invariant to monotone transforms of the input
+        (``geodesic(d) == geodesic(d ** 3)`` exactly). ``"dissimilarity"``: the dissimilarities divided by their
+        maximum — path lengths then approximate distances along the manifold, as in Isomap (Spearman with the
+        true arc length of a 2-turn spiral 0.99+ where ranks give about 0.91, since ranks turn near-equal local
+        distances into a ramp), at the price of the invariance. ``method="gt"`` always uses the GT values.
+    connect : bool
+        Default ``True``: if the kept edges leave the graph disconnected, add the shortest edges (in rank
+        order) that join its components, one per missing join, as in a minimum spanning tree. With the paper's
+        p = 0.05 a design of 8 conditions keeps 2 of its 28 edges and leaves 26 pairs without a path; bridging
+        keeps every pair finite while distances inside an already connected graph (the authors' larger
+        designs) are unchanged. ``False``: the authors' graph as is; unreachable pairs are infinitely far and
+        a warning names the knob that reconnects the graph.
     rank : bool
         Rank-normalise the geodesic distances to [0, 1] (as the authors rank after the transform). Pairs in
-        different graph components are infinitely far: with ``rank=True`` they share the top rank, with
-        ``rank=False`` they are ``inf``. Either way a warning names the knob that reconnects the graph.
+        different graph components (only with ``connect=False``) share the top rank with ``rank=True`` and are
+        ``inf`` with ``rank=False``.
 
     Returns
     -------
     ndarray of the same form as ``rdm`` (a new array).
+
+    Raises
+    ------
+    InvalidInputError
+        For a malformed RDM, an unknown ``method``/``weights``, ``p`` outside (0, 1], ``k`` outside
+        [1, n - 1], missing GT bounds, or negative dissimilarities with ``weights="dissimilarity"``.
     """
     check_option(method, "method", GEODESIC_METHODS)
-    check_option(weights, "weights", ("dissimilarity", "rank"))
+    check_option(weights, "weights", ("rank", "dissimilarity"))
+    if not isinstance(connect, (bool, np.bool_)):
+        raise InvalidInputError(f"geodesic: 'connect' must be True or False; got {connect!r}.")
     vec, n, square = as_condensed(rdm)
     ranked = _rank01(vec)
-    lengths = ranked if weights == "rank" else vec / np.abs(vec).max()
     if weights == "dissimilarity" and vec.min() < 0:
         raise InvalidInputError("geodesic: negative dissimilarities (e.g. crossnobis estimates) cannot be edge "
                                 "lengths; use weights='rank'.")
+    lengths = ranked if weights == "rank" else vec / np.abs(vec).max()
     if method == "gt":
         if lower is None or upper is None:
             raise InvalidInputError("geodesic(method='gt') needs both 'lower' and 'upper'.")
         _check_bounds(lower, upper, "geodesic")
-        edge = _gt_vector(ranked, lower, upper)
+        edge = _gt_vector(ranked, lower, upper, owner="geodesic")
         keep = edge < 1.0
-        knob = "raise 'upper'"
+        knob = "raise 'upper' or pass connect=True"
     elif method == "p_shortest":
         check_scalar(p, "p", "geodesic", low=0.0, high=1.0, low_inclusive=False)
         edge = lengths
         keep = ranked <= np.quantile(ranked, p)
-        knob = "raise 'p'"
+        knob = "raise 'p' or pass connect=True"
     else:
         if method == "p_nearest":
             check_scalar(p, "p", "geodesic", low=0.0, high=1.0, low_inclusive=False)
             kk = max(1, int(p * n))
-            knob = "raise 'p'"
+            knob = "raise 'p' or pass connect=True"
         else:
             check_scalar(k, "k", "geodesic", kind=int, low=1, high=n - 1)
             kk = k
-            knob = "raise 'k'"
+            knob = "raise 'k' or pass connect=True"
         edge = lengths
         keep = _knn_mask(restore_form(ranked, n, True), kk)[np.triu_indices(n, k=1)]
+    if connect:
+        keep, _ = _bridge(keep, ranked, n)
     iu, ju = np.triu_indices(n, k=1)
     # A CSR matrix with explicit entries: scipy.sparse.csgraph treats explicit zeros as edges.
     graph = csr_matrix((edge[keep], (iu[keep], ju[keep])), shape=(n, n))
     dist = shortest_path(graph, method="D", directed=False)[iu, ju]
     n_inf = int(np.count_nonzero(~np.isfinite(dist)))
     if n_inf:
-        warnings.warn(f"geodesic: the graph of kept edges is disconnected ({n_inf} pair(s) have no path); "
-                      f"{knob} to connect it.", NeurosuiteWarning, stacklevel=2)
+        warnings.warn(f"geodesic: the graph of kept edges is disconnected ({n_inf} of {dist.size} pair(s) have "
+                      f"no path); {knob} to connect it.", NeurosuiteWarning, stacklevel=2)
     if rank:
         # all-equal distances (e.g. every kept edge has weight 0) carry no order: all pairs equally close
         dist = _rank01(dist) if dist.max() > dist.min() else np.zeros_like(dist)
