@@ -190,3 +190,18 @@ def test_benchmark_transcription_equals_elmnet(bench_elm, dt):
     assert bench_elm.check_equivalence(plain, torch.rand(2, 30, 7), atol=1e-5) <= 1e-5
     with pytest.raises(AssertionError, match="differ"):
         bench_elm.check_equivalence(net, x, atol=-1.0)
+
+
+def test_cli_adding_writes_results(tmp_path, capsys):
+    """`neurosim elm adding` runs both memories and writes one results file (a tiny smoke size)."""
+    from neurodata.io import read_results
+    from neurosim.cli import main
+
+    out = tmp_path / "adding.nwb"
+    argv = ["elm", "adding", "--n-train", "64", "--n-test", "32", "--n-epochs", "1", "--n-memory", "4",
+            "--torch-device", "cpu", "--torch-threads", "1", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "tau_m_max 0.5 s: test accuracy" in printed and "tau_m_max 0.02 s: test accuracy" in printed
+    assert read_results(out).analysis and out.exists()
+    assert main(argv) == 1  # refuses the existing file without --overwrite

@@ -45,6 +45,19 @@ def configure(subparsers):
     add_common_options(p, out_help="results NWB file to write")
     p.set_defaults(func=_evaluate)
 
+    p = sub.add_parser("adding", help="long-horizon adding task (two spike patterns, sum of their indices): the "
+                                      "ELM with a long and a short memory")
+    p.add_argument("--tau-m-max", type=float, nargs="+", default=[0.5, 0.02],
+                   help="longest memory time constants to compare, s (default 0.5 0.02)")
+    p.add_argument("--n-memory", type=int, default=100, help="memory units d_m (default 100)")
+    p.add_argument("--n-train", type=int, default=8000, help="training trials (default 8000)")
+    p.add_argument("--n-test", type=int, default=2000, help="test trials (default 2000)")
+    p.add_argument("--n-epochs", type=int, default=15, help="epochs (default 15)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate, cosine-decayed (default 3e-3)")
+    add_torch_arguments(p)
+    add_common_options(p, out_help="results NWB file to write")
+    p.set_defaults(func=_adding)
+
 
 def _split_arrays(path):
     from neurodata.errors import NWBContentError
@@ -114,4 +127,21 @@ def _evaluate(args):
         plot_prediction(model, x, spikes, soma, path=args.figure, overwrite=args.overwrite)
     print(f"AUC {scores['auc']:.4f}, soma RMSE {scores['soma_rmse_mv']:.3f} mV on {scores['n_spikes']} spikes "
           f"-> {args.out}")
+    return 0
+
+
+def _adding(args):
+    from neurodata.utils import check_output_path
+
+    from .adding import run_adding_task, write_adding_results
+
+    check_output_path(args.out, overwrite=args.overwrite, suffix=".nwb")
+    results = []
+    for tau in args.tau_m_max:
+        result = run_adding_task(tau_m_max=tau, memory=args.n_memory, n_train=args.n_train, n_test=args.n_test,
+                                 n_epochs=args.n_epochs, seed=args.seed, lr=args.lr, device=args.torch_device,
+                                 n_threads=args.torch_threads, verbose=not args.quiet)
+        results.append(result)
+        print(f"tau_m_max {tau:g} s: test accuracy {result['test_accuracy']:.3f} (best epoch {result['best_epoch']})")
+    write_adding_results(args.out, results, overwrite=args.overwrite)
     return 0
