@@ -296,6 +296,14 @@ def test_cli_rdm_from_nwb_trials(tmp_path):
     assert run(build_parser(modules=["neurodata.rsa.cli"]), argv) == 0
     res = read_results(out)
     assert res.arrays["rdms"].shape == (1, 10) and res.arrays["rgtm"].shape == (1, 10)
+    geo = tmp_path / "geo.nwb"
+    argv = ["rsa", "rdm", str(src), "--geodesic", "--geodesic-method", "k_nearest", "--n-neighbours", "2",
+            "--out", str(geo), "--quiet"]
+    assert run(build_parser(modules=["neurodata.rsa.cli"]), argv) == 0
+    np.testing.assert_array_equal(read_results(geo).arrays["rgdm"][0],
+                                  rsa.geodesic(res.arrays["rdms"][0], "k_nearest", k=2))
+    bad_p = ["rsa", "rdm", str(src), "--geodesic", "--p", "1.5", "--out", str(tmp_path / "p.nwb"), "--quiet"]
+    assert run(build_parser(modules=["neurodata.rsa.cli"]), bad_p) == 1
     bad = ["rsa", "rdm", str(src), "--trials-table", "nope", "--out", str(tmp_path / "x.nwb"), "--quiet"]
     assert run(build_parser(modules=["neurodata.rsa.cli"]), bad) == 1
     assert not (tmp_path / "x.nwb").exists()

@@ -178,7 +178,8 @@ bicluster.parameters = _bicluster_parameters
 # --------------------------------------------------------------------------------------------------- rsa
 def _rsa_parameters():
     return {"trials": "trials", "condition": "condition", "data": "spikes", "window": None, "method": "euclidean",
-            "picks": "meg", "tmin": None, "tmax": None, "gt": None, "geodesic": False}
+            "picks": "meg", "tmin": None, "tmax": None, "gt": None, "geodesic": False,
+            "geodesic_method": "p_shortest", "geodesic_p": 0.05, "geodesic_k": 1, "geodesic_connect": True}
 
 
 def condition_data(path, p):
@@ -218,7 +219,8 @@ def _condensed_rdms(resp, method):
 _RSA_DESCRIPTIONS = {
     "rdms": "condensed RDM (upper triangle, row by row, of the conditions in the order of the conditions table)",
     "rgtm": "geo-topological transform GT(lower, upper) of each condensed RDM",
-    "rgdm": "geodesic RDM (p-shortest paths, p = 0.05) of each condensed RDM",
+    "rgdm": "geodesic RDM (shortest paths over the graph named by geodesic_method, geodesic_p / geodesic_k; rank "
+            "edge lengths) of each condensed RDM",
     "similarity": "similarity of the data RDM with the model RDM",
     "model_rdm": "condensed model RDM (same condition pairs as rdms)",
     "conditions": "condition labels, in the order of the RDM rows and columns"}
@@ -258,7 +260,8 @@ def rsa(nwb_path, out_path, params, *, figure=None, overwrite=False):
     if p["gt"] is not None:
         arrays["rgtm"] = np.stack([geotopological(r, *p["gt"]) for r in rdms])
     if p["geodesic"]:
-        arrays["rgdm"] = np.stack([geodesic(r) for r in rdms])
+        arrays["rgdm"] = np.stack([geodesic(r, p["geodesic_method"], p=p["geodesic_p"], k=p["geodesic_k"],
+                                            connect=p["geodesic_connect"]) for r in rdms])
     static, traces = _rsa_outputs(arrays, resp.times)
     write_results(out_path, analysis="rsa", sources=[nwb_path],
                   parameters={**p, "conditions": [str(c) for c in resp.conditions]}, arrays=static, traces=traces,

@@ -1,6 +1,7 @@
 """``neurodata rsa …``: RDMs (static or time-resolved), topological transforms, and model-vs-data time courses.
 
-    neurodata rsa rdm DATA --out results.nwb [--method euclidean] [--gt 0.4 0.6] [--geodesic] [--figure rdm.png]
+    neurodata rsa rdm DATA --out results.nwb [--method euclidean] [--gt 0.4 0.6] [--geodesic]
+        [--geodesic-method p_shortest] [--p 0.05] [--n-neighbours 1] [--no-connect] [--figure rdm.png]
     neurodata rsa compare DATA --model model.npy --out results.nwb [--compare spearman] [--figure tc.png]
 
 DATA is an MNE FIF file (``-ave.fif[.gz]`` evoked or ``-epo.fif`` epochs → one RDM per time point) or an NWB
@@ -14,6 +15,7 @@ __all__ = ["configure"]
 # importing the RSA package (scipy) would make every --help slow
 RDM_METHODS = ("euclidean", "sqeuclidean", "correlation")
 COMPARE_METHODS = ("spearman", "kendall_tau_a", "pearson", "cosine")
+GEODESIC_METHODS = ("p_shortest", "p_nearest", "k_nearest")  # neurodata.rsa.topology's, less the two-step "gt"
 
 
 def configure(subparsers):
@@ -41,7 +43,17 @@ def configure(subparsers):
     data_options(q)
     q.add_argument("--gt", type=float, nargs=2, default=None, metavar=("LOWER", "UPPER"),
                    help="also store the geo-topological transform GT(lower, upper)")
-    q.add_argument("--geodesic", action="store_true", help="also store the geodesic RDM (p-shortest, p=0.05)")
+    q.add_argument("--geodesic", action="store_true",
+                   help="also store the geodesic RDM (default p-shortest graph, p = 0.05, rank edge lengths)")
+    q.add_argument("--geodesic-method", default="p_shortest", choices=GEODESIC_METHODS,
+                   help="graph of the geodesic RDM (default p_shortest: the fraction p of shortest edges)")
+    q.add_argument("--p", type=float, default=0.05,
+                   help="fraction of edges kept (p_shortest) or of nodes as neighbours (p_nearest); default 0.05")
+    q.add_argument("--n-neighbours", type=int, default=1,
+                   help="neighbours per condition for --geodesic-method k_nearest (the paper's k; default 1)")
+    q.add_argument("--no-connect", action="store_true",
+                   help="keep a disconnected graph as it is (unreachable pairs get the top rank and a warning) "
+                        "instead of adding the shortest edges that join its parts")
     add_figure_option(q, "the RDM panels")
     add_common_options(q, seed=False, out_help="results NWB file to write")
     q.set_defaults(func=_rdm)
@@ -72,7 +84,9 @@ def _data_params(args):
 def _rdm(args):
     from ..batch.analyses import rsa
 
-    m = rsa(args.data, args.out, {**_data_params(args), "gt": args.gt, "geodesic": args.geodesic},
+    geo = {"geodesic": args.geodesic, "geodesic_method": args.geodesic_method, "geodesic_p": args.p,
+           "geodesic_k": args.n_neighbours, "geodesic_connect": not args.no_connect}
+    m = rsa(args.data, args.out, {**_data_params(args), "gt": args.gt, **geo},
             figure=args.figure, overwrite=args.overwrite)
     if not args.quiet:
         print(f"{m['n_rdms']} RDM(s) over {m['n_conditions']} conditions → {args.out}")

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
+from scipy.special import expit
 from scipy.stats import rankdata
 
 from ..errors import InvalidInputError, NeurosuiteWarning
@@ -179,7 +180,7 @@ def geotopological(rdm, lower, upper):
 
 
 def _sigmoid_vector(ranked, center, slope):
-    return 1.0 / (1.0 + np.exp(-slope * (ranked - center)))
+    return expit(slope * (ranked - center))  # overflow-free logistic (steep slopes stand in for a step)
 
 
 def geotopological_sigmoid(rdm, center=DEFAULTS.sigmoid_center, slope=DEFAULTS.sigmoid_slope):
