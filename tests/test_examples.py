@@ -69,6 +69,7 @@ CASES = {
                      "out/neuroformer/metrics_seed0.json": None}),
     "reservoir": (["--n-trials", "16", "--n-neurons", "500"], False, {"out/reservoir.nwb": _spikes, "out/reservoir_switch.png": None}),
     "rsa": ([], True, {"out/rsa_example.nwb": _results, "out/rsa_example.png": None}),
+    "rsa_grid": (["--figure", "out/rsa_grid.png"], False, {"out/rsa_grid.nwb": _results, "out/rsa_grid.png": None}),
     "sweep": ([], False, {"out/sweep/summary.nwb": _results, "out/sweep/rates.png": None}),
 }
 
