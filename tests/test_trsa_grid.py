@@ -191,3 +191,32 @@ def test_topology_band_identifies_regions_under_warps_and_noise():
     assert np.all(topo.mean(axis=1) >= ranked.mean(axis=1) - 0.08)
     assert topo[0].mean() >= 0.9                              # well above chance (0.25) without RDM noise
     assert topo[-1].mean() < topo[0].mean() - 0.05            # the sweep is informative: noise hurts
+
+
+# ---------------------------------------------------------------- the command line
+
+def test_cli_grid_writes_results_and_heatmap(tmp_path):
+    from neurodata.cli import build_parser, run
+    from neurodata.io import read_results
+
+    rdms, regions, subjects = _example().simulate_regions(4, 12, seed=0)
+    np.savez(tmp_path / "rdms.npz", rdms=rdms, regions=regions, subjects=subjects)
+    out, fig = tmp_path / "grid.nwb", tmp_path / "grid.png"
+    argv = ["rsa", "grid", str(tmp_path / "rdms.npz"), "--resolution", "0.25", "--n-samples", "2",
+            "--out", str(out), "--figure", str(fig), "--quiet"]
+    assert run(build_parser(modules=["neurodata.rsa.cli"]), argv) == 0
+    res = read_results(out)
+    direct = rsa.grid_identification(rdms, regions, subjects, resolution=0.25, verbose=False)
+    np.testing.assert_array_equal(res.arrays["grid_accuracy"], direct.accuracy)
+    assert res.arrays["category_accuracy"].shape == (6,) and fig.stat().st_size > 1000
+    np.savez(tmp_path / "bad.npz", rdms=rdms, regions=regions)
+    bad = ["rsa", "grid", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "bad.nwb"), "--quiet"]
+    assert run(build_parser(modules=["neurodata.rsa.cli"]), bad) == 1
+    assert not (tmp_path / "bad.nwb").exists()
+
+
+def test_cli_choices_match_the_library():
+    from neurodata.rsa import cli, gridsearch, topology
+
+    assert cli.GT_TRANSFORMS == gridsearch.TRANSFORMS
+    assert set(cli.GEODESIC_METHODS) == set(topology.GEODESIC_METHODS) - {"gt"}

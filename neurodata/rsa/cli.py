@@ -3,7 +3,11 @@
     neurodata rsa rdm DATA --out results.nwb [--method euclidean] [--gt 0.4 0.6] [--geodesic]
         [--geodesic-method p_shortest] [--p 0.05] [--n-neighbours 1] [--no-connect] [--figure rdm.png]
     neurodata rsa compare DATA --model model.npy --out results.nwb [--compare spearman] [--figure tc.png]
+    neurodata rsa grid RDMS.npz --out results.nwb [--resolution 0.05] [--transform linear] [--n-samples 10]
+        [--figure grid.png]
 
+``grid`` runs the tRSA paper's (l, u) grid search and category sampler on RDMS.npz, an .npz holding ``rdms``
+(one condensed or square RDM per subject and region), ``regions`` and ``subjects`` (one label each).
 DATA is an MNE FIF file (``-ave.fif[.gz]`` evoked or ``-epo.fif`` epochs → one RDM per time point) or an NWB
 file with spikes (or ``--data-kind traces``) and a trials table holding a condition column (→ one RDM). Both steps
 run neurodata.batch.analyses.rsa / rsa_compare, the functions ``neurodata batch rsa`` runs too.
@@ -16,6 +20,7 @@ __all__ = ["configure"]
 RDM_METHODS = ("euclidean", "sqeuclidean", "correlation")
 COMPARE_METHODS = ("spearman", "kendall_tau_a", "pearson", "cosine")
 GEODESIC_METHODS = ("p_shortest", "p_nearest", "k_nearest")  # neurodata.rsa.topology's, less the two-step "gt"
+GT_TRANSFORMS = ("linear", "sigmoid")  # neurodata.rsa.gridsearch.TRANSFORMS
 
 
 def configure(subparsers):
@@ -75,6 +80,18 @@ def configure(subparsers):
     add_common_options(q, seed=False, out_help="results NWB file to write")
     q.set_defaults(func=_compare)
 
+    q = sub.add_parser("grid", help="identification accuracy over the (l, u) plane of GT transforms (tRSA)")
+    q.add_argument("rdms", help=".npz with arrays rdms (one RDM per subject and region), regions and subjects")
+    q.add_argument("--resolution", type=float, default=0.05,
+                   help="grid step of lower and upper bounds (default 0.05, as the paper)")
+    q.add_argument("--transform", default="linear", choices=GT_TRANSFORMS,
+                   help="piecewise-linear GT or its sigmoid variant (default linear)")
+    q.add_argument("--n-samples", type=int, default=10,
+                   help="(l, u) draws per category for the category comparison (default 10)")
+    add_figure_option(q, "the accuracy heatmap")
+    add_common_options(q, out_help="results NWB file to write")
+    q.set_defaults(func=_grid)
+
 
 def _data_params(args):
     return {"method": args.method, "picks": args.picks, "tmin": args.tmin, "tmax": args.tmax,
@@ -103,4 +120,51 @@ def _compare(args):
     if not args.quiet:
         when = f" at {m['peak_time_s']:.3f} s" if m["peak_time_s"] is not None else ""
         print(f"model vs data ({args.compare}): max {m['max_similarity']:.3f}{when} → {args.out}")
+    return 0
+
+
+def _load_identification_data(path):
+    from ..batch.analyses import load_array
+    from ..errors import InvalidInputError
+
+    data = load_array(path, "RDM")
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path}: expected an .npz with arrays rdms, regions and subjects; got one array.")
+    missing = [k for k in ("rdms", "regions", "subjects") if k not in data]
+    if missing:
+        raise InvalidInputError(f"{path}: missing array(s) {missing}; found {sorted(data)}.")
+    return data["rdms"], data["regions"], data["subjects"]
+
+
+def _grid(args):
+    import numpy as np
+
+    from ..io import write_results
+    from ..utils import check_output_path
+    from .gridsearch import CATEGORIES, category_identification, grid_identification
+
+    check_output_path(args.out, overwrite=args.overwrite, inputs=[args.rdms], suffix=".nwb")
+    rdms, regions, subjects = _load_identification_data(args.rdms)
+    res = grid_identification(rdms, regions, subjects, resolution=args.resolution, transform=args.transform,
+                              verbose=not args.quiet)
+    cats = category_identification(rdms, regions, subjects, n_samples=args.n_samples, transform=args.transform,
+                                   seed=args.seed)
+    names = ["rdm", *CATEGORIES]
+    write_results(args.out, analysis="rsa", sources=[args.rdms], overwrite=args.overwrite,
+                  parameters={"resolution": args.resolution, "transform": args.transform,
+                              "n_samples": args.n_samples, "seed": args.seed, "categories": names},
+                  arrays={"grid_bounds": res.bounds, "grid_accuracy": res.accuracy,
+                          "category_accuracy": np.array([cats[n].mean for n in names])},
+                  descriptions={"grid_bounds": "grid values of the lower and upper quantile bounds",
+                                "grid_accuracy": "LOSO identification accuracy, rows lower, columns upper "
+                                                 "(NaN where upper < lower and at the degenerate corners)",
+                                "category_accuracy": "mean accuracy per category, in the order of the "
+                                                     "'categories' parameter"})
+    if args.figure:
+        from .figures import plot_grid_search
+        plot_grid_search(res, args.figure, overwrite=args.overwrite)
+    if not args.quiet:
+        lo, up, acc = res.best
+        print(f"RDM {res.rdm_accuracy:.3f}, GT(0, 1) {res.ranked_rdm_accuracy:.3f}, topology-sensitive "
+              f"{res.category_mean('topology_sensitive'):.3f}, best GT({lo:.2f}, {up:.2f}) {acc:.3f} → {args.out}")
     return 0

@@ -89,7 +89,7 @@ def plot_grid_search(result, path, *, title=None, overwrite=False):
     ax.add_patch(Rectangle((0.4 - step / 2, 0.4 - step / 2), 0.2 + step, 0.2 + step, fill=False, ec="w", lw=1.5))
     lo, up, acc = result.best
     ax.plot([0.0], [1.0], "s", mfc="none", mec="r", ms=9, label=f"GT(0, 1) {result.ranked_rdm_accuracy:.2f}")
-    ax.plot([lo], [up], "*", color="w", ms=10, label=f"best ({lo:.2f}, {up:.2f}) {acc:.2f}")
+    ax.plot([lo], [up], "*", mfc="w", mec="r", ms=11, label=f"best ({lo:.2f}, {up:.2f}) {acc:.2f}")
     ax.set(xlabel="lower bound l (quantile)", ylabel="upper bound u (quantile)", xlim=(-step / 2, 1 + step / 2),
            ylim=(-step / 2, 1 + step / 2))
     ax.set_title(title or f"identification accuracy ({result.transform} GT; RDM {result.rdm_accuracy:.2f})",
