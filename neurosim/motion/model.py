@@ -134,6 +134,11 @@ def apply_symmetry(events, labels, perms, g):
     return events, perms[g][labels]
 
 
+# spikes(): decisions closer than this (relative) are recomputed in float64; float32 sums of a few hundred taps
+# err by ~1e-6 relative
+_DECISION_RTOL = 1e-4
+
+
 def _float_batch(events, idx):
     """Movies ``idx`` of a (boolean) event batch as a float32 tensor: the only float copy ``fit`` makes."""
     return torch.from_numpy(np.asarray(events[np.asarray(idx)], dtype=np.float32))
@@ -183,6 +188,9 @@ class HeterogeneousDelayClassifier(Estimator):
         One row per epoch (loss, time).
     n_epochs_done_ : int
         Epochs trained, resumed ones included.
+    thresholds_ : ndarray (classes,), float64
+        Firing thresholds of the spiking output, after :meth:`calibrate_thresholds` (saved with the model);
+        ``threshold_rate_`` is the rate (spikes/s per detector) they were set for.
     """
 
     def __init__(self, *, config="reduced", epochs=None, lr=None, device="auto", n_threads=None, checkpoint=None,
@@ -229,7 +237,11 @@ class HeterogeneousDelayClassifier(Estimator):
         return net.forward_patches(windows), labels[coords[0], coords[1]]
 
     def fit(self, events, labels):
-        """Train on event movies (n, 2, T, X, Y) with per-step labels (n, T); returns self."""
+        """Train on event movies (n, 2, T, X, Y) with per-step labels (n, T); returns self.
+
+        The events stay as given (boolean: 1 byte per voxel) and each batch is converted to float32 when it is
+        used, so memory holds one float batch, not a float copy of every movie.
+        """
         config = self._config()
         events = _check_movies(events, "fit")
         labels = np.asarray(labels)
@@ -302,20 +314,31 @@ class HeterogeneousDelayClassifier(Estimator):
             raise InvalidInputError("This HeterogeneousDelayClassifier is not fitted yet; call fit() or load().")
 
     # ------------------------------------------------------------------------------------------------------
-    def _evidence_batches(self, events, batch_size, dtype=None):
-        """Yield the per-voxel evidence B (batch, C, T, X, Y) as torch tensors, with bias and the flip maximum
-        (float32, or ``dtype``)."""
-        dtype = torch.float32 if dtype is None else dtype
+    def _evidence_batches(self, events, batch_size, with_inputs=False):
+        """Yield the per-voxel evidence B (batch, C, T, X, Y) as float32 torch tensors, with bias and the flip
+        maximum (with ``with_inputs``, pairs (float inputs, B))."""
         with torch_runtime(self.device, self.n_threads, flush_denormal=_FLUSH_DENORMAL) as device, torch.no_grad():
-            kernel = torch.from_numpy(self.kernel_).to(device=device, dtype=dtype)
-            bias = torch.from_numpy(self.bias_).to(device=device, dtype=dtype)
+            kernel = torch.from_numpy(self.kernel_).to(device)
+            bias = torch.from_numpy(self.bias_).to(device)
             for first in range(0, len(events), batch_size):
-                xb = _float_batch(events, np.arange(first, min(first + batch_size, len(events))))
-                xb = xb.to(device=device, dtype=dtype)
+                xb = _float_batch(events, np.arange(first, min(first + batch_size, len(events)))).to(device)
                 b = delay_convolution(xb, kernel, bias)
                 if self.config_.flip:
                     b = torch.maximum(b, delay_convolution(xb.flip(1), kernel, bias))
-                yield b
+                yield (xb, b) if with_inputs else b
+
+    def _exact_evidence(self, xb, movie, t, x, y):
+        """Float64 evidence (N, C) of the voxels (movie, t, x, y) of the input batch ``xb``: the same sums as
+        the convolution (as :meth:`DelayKernelNet.forward_patches`), accumulated in double precision."""
+        windows = gather_windows(pad_events(xb.double(), self.config_.kernel_size),
+                                 *(torch.from_numpy(a).to(xb.device) for a in (movie, t, x, y)),
+                                 self.config_.kernel_size).reshape(len(movie), -1)
+        taps = torch.from_numpy(self.kernel_).to(device=xb.device, dtype=torch.float64).flip(2, 3, 4)
+        bias = torch.from_numpy(self.bias_).to(device=xb.device, dtype=torch.float64)
+        out = windows @ taps.reshape(taps.shape[0], -1).T
+        if self.config_.flip:
+            out = torch.maximum(out, windows @ taps.flip(1).reshape(taps.shape[0], -1).T)
+        return (out + bias).cpu().numpy()
 
     def logits(self, events, *, batch_size=4):
         """Evidence B (n, C, T, X, Y) for event movies, with bias and the flip maximum (float32 numpy)."""
@@ -432,16 +455,19 @@ class HeterogeneousDelayClassifier(Estimator):
         self._check_fitted()
         events = _check_movies(events, "calibrate_thresholds")
         rate = self.config_.target_rate if rate is None else rate
-        # float64 evidence (the float32 weights summed exactly enough), as the Brian2 twin sums them
-        batches = (b.cpu().numpy() for b in self._evidence_batches(events, batch_size, torch.float64))
+        batches = (b.cpu().numpy() for b in self._evidence_batches(events, batch_size))
         self.thresholds_ = calibrate_thresholds(batches, self.config_.n_classes, rate=rate, dt=self.config_.dt)
         self.threshold_rate_ = float(rate)
         return self
 
     def spikes(self, events, *, batch_size=4):
         """Output spikes (n, C, T, X, Y) bool: at each (t, x, y) the class with the largest evidence fires when
-        its evidence exceeds its threshold (:meth:`calibrate_thresholds` first). The evidence is computed in
-        float64 here, so that spikes do not hang on float32 rounding (the Brian2 twin sums in float64)."""
+        its evidence exceeds its threshold (:meth:`calibrate_thresholds` first).
+
+        The evidence is the float32 convolution, except at the voxels where a decision is within float32
+        rounding (the two best classes, or the best one and its threshold, closer than 1e-4 relative): those are
+        summed again in float64, as the Brian2 twin sums them, so that the spikes do not hang on rounding.
+        """
         from .spiking import winner_take_all
 
         self._check_fitted()
@@ -449,8 +475,26 @@ class HeterogeneousDelayClassifier(Estimator):
             raise InvalidInputError("This HeterogeneousDelayClassifier has no firing thresholds; call "
                                     "calibrate_thresholds(events) first.")
         events = _check_movies(events, "spikes")
-        return np.concatenate([winner_take_all(b.cpu().numpy(), self.thresholds_)
-                               for b in self._evidence_batches(events, batch_size, torch.float64)])
+        out = []
+        for xb, b in self._evidence_batches(events, batch_size, with_inputs=True):
+            evidence = b.cpu().numpy().astype(np.float64)
+            if evidence.shape[1] > 1:
+                top = -np.partition(-evidence, 1, axis=1)[:, :2]
+                best, second = top[:, 0], top[:, 1]
+            else:
+                best = second = evidence[:, 0]
+                second = best - np.inf
+            winner = evidence.argmax(axis=1)
+            tol = _DECISION_RTOL * np.maximum(np.abs(best), 1.0)
+            with np.errstate(invalid="ignore"):  # inf thresholds: never close
+                close = (best - second <= tol) | (np.abs(best - self.thresholds_[winner]) <= tol)
+            movie, t, x, y = np.nonzero(close)
+            for first in range(0, len(movie), 4096):  # chunks bound the float64 windows (N x 2 x K_T x K_X x K_Y)
+                part = slice(first, first + 4096)
+                evidence[movie[part], :, t[part], x[part], y[part]] = self._exact_evidence(
+                    xb, movie[part], t[part], x[part], y[part])
+            out.append(winner_take_all(evidence, self.thresholds_))
+        return np.concatenate(out)
 
     @property
     def n_weights_(self):

@@ -76,9 +76,10 @@ def calibrate_thresholds(evidence_batches, n_classes, *, rate=1.0, dt=1e-3):
         For class c, with ``k = round(rate * dt * n_movies * n_steps * x * y)`` spikes wanted from its x * y
         neurons, the midpoint between the k-th and (k+1)-th largest evidence among the voxels that class wins,
         so exactly k of them lie above it, and a rounding error in another implementation of the same evidence
-        does not move a voxel across. Where those two values are equal to within 1e-6 (relative), the threshold
-        moves to the nearest wider gap (see ``_threshold_in_gap``), and the rate is off by that cluster. A class that wins at most k voxels gets ``-inf`` (it spikes
-        whenever it wins and stays below the target rate); k = 0 gives ``+inf``.
+        does not move a voxel across. Where those two values are equal, the threshold moves to the nearest gap
+        between distinct values (see ``_threshold_in_gap``), and the rate is off by that cluster. A class
+        that wins at most k voxels gets ``-inf`` (it spikes whenever it wins and stays below the target rate);
+        k = 0 gives ``+inf``.
     """
     check_scalar(n_classes, "n_classes", "calibrate_thresholds", kind=int, low=1)
     check_scalar(rate, "rate", "calibrate_thresholds", low=0.0, low_inclusive=False)
@@ -114,18 +115,17 @@ def calibrate_thresholds(evidence_batches, n_classes, *, rate=1.0, dt=1e-3):
     return thresholds
 
 
-def _threshold_in_gap(wins, k, rtol=1e-6):
-    """Midpoint of the gap nearest to rank k (wins sorted descending) that is wider than ``rtol`` relative.
+def _threshold_in_gap(wins, k):
+    """Midpoint of the gap between distinct values nearest to rank k (``wins`` sorted descending).
 
-    Identical local event patterns give equal (or, summed in another order or precision, nearly equal) evidence;
-    a threshold inside such a cluster would split it differently in each implementation, so it goes to the
-    nearest real gap instead and the rate misses the target by the cluster's size at most.
+    Identical local event patterns give equal evidence; a threshold equal to such a value would leave its voxels
+    to rounding in another implementation, so the threshold goes to the nearest gap between distinct values and
+    the rate misses the target by that cluster's size at most.
     """
     gaps = wins[:-1] - wins[1:]  # gap j lies between ranks j and j + 1: a threshold there keeps j + 1 spikes
-    scale = np.maximum(np.maximum(np.abs(wins[:-1]), np.abs(wins[1:])), np.finfo(float).tiny)
-    ok = np.flatnonzero(gaps > rtol * scale)
+    ok = np.flatnonzero(gaps > 0)
     if not len(ok):
-        return -np.inf  # all values (nearly) equal: spike whenever the class wins
+        return -np.inf  # all values equal: spike whenever the class wins
     j = ok[np.argmin(np.abs(ok + 1 - k))]
     return 0.5 * (wins[j] + wins[j + 1])
 
