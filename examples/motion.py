@@ -1,4 +1,4 @@
-"""Heterogeneous-delay motion detector: events -> NWB -> train -> evaluate -> prune -> Brian2 twin -> figures.
+"""Heterogeneous-delay motion detector: events -> NWB -> train -> evaluate -> prune -> Brian2 twin (spikes) -> figures.
 
     python examples/motion.py            # the card's reduced configuration (a few minutes on 2 cores)
     python examples/motion.py --quick    # the same pipeline on a tenth of the movies and 2 epochs
@@ -49,6 +49,16 @@ def main():
     twin = run_brian2_twin(events[0], kernel, clf.bias_)
     print(f"Brian2 twin: {twin.n_synapses} synapses, {twin.wall_seconds:.1f} s, evidence {twin.evidence.shape}")
     np.save(out / "motion_twin_evidence.npy", twin.evidence)
+
+    # spiking output (paper Sec. 2.3): thresholds for 1 spike/s per detector on training movies, winner-take-all
+    # over classes; the Brian2 twin (threshold + ON/OFF flip + WTA) on a 24 x 24 corner of one held-out movie
+    clf.calibrate_thresholds(train.events[:16])
+    corner = events[:1, :, :, :24, :24]
+    dense = clf.spikes(corner)[0]
+    spiking = run_brian2_twin(corner[0], clf.kernel_, clf.bias_, thresholds=clf.thresholds_, flip=config.flip)
+    print(f"spiking twin: {int(spiking.spikes.sum())} output spikes, the dense model's: {int(dense.sum())}, "
+          f"equal: {np.array_equal(spiking.spikes, dense)}")
+    np.save(out / "motion_twin_spikes.npy", spiking.spikes)
 
 
 if __name__ == "__main__":

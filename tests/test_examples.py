@@ -62,7 +62,8 @@ CASES = {
     "mmgpvae": (["--n-epochs", "3"], True, {"out/mmgpvae/simulation.png": None, "out/mmgpvae/head_direction.nwb": _results,
                            "out/mmgpvae/head_direction.png": None}),
     "motion": (["--quick"], False, {"out/motion_test.nwb": _events, "out/motion_pruning.png": None,
-                           "out/motion_kernels.png": None, "out/motion_twin_evidence.npy": None}),
+                           "out/motion_kernels.png": None, "out/motion_twin_evidence.npy": None,
+                           "out/motion_twin_spikes.npy": None}),
     # a 2-minute hub network (the default, 20 min, is the card's validation run), no GLM baseline
     "neuroformer": (["--duration", "120", "--no-glm", "--n-generate-windows", "50"], False,
                     {"out/neuroformer/hub_network_seed0.nwb": _spikes,
