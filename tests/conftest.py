@@ -51,6 +51,17 @@ def _global_state():
     return state
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (small torch ops scale badly across threads), the count restored after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(autouse=True)
 def no_global_state_change():
     """Fail a test that changes the Brian2 device/preferences, log levels or torch threads."""

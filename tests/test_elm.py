@@ -14,12 +14,7 @@ PARAMETER_TABLE = {1: 4601, 2: 4708, 3: 4823, 5: 5077, 7: 5363, 10: 5852, 15: 68
                    30: 10952, 40: 14702, 50: 19252, 75: 34127, 100: 54002}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def neuronio_net(memory, **kw):

@@ -17,12 +17,7 @@ TINY_TASK = dict(n_channels=12, n_patterns=3, duration=0.2, pattern_duration=0.0
                  second_onsets=(0.1, 0.16))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 # ------------------------------------------------------------------------------------------------ the task

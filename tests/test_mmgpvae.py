@@ -13,14 +13,6 @@ from neurodata.mmgpvae import affine_r2, fourier_basis, fourier_frequencies, pri
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 # ------------------------------------------------------------------------------------------------- prior
 def test_number_of_fourier_coefficients():
     assert fourier_basis(60).n_coefficients == 12
