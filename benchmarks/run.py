@@ -1,7 +1,9 @@
 """Run the benchmarks: each ``bench_*`` function in ``benchmarks/bench_*.py`` times ours and a baseline in
 one process and returns a dict; this prints ``name ours baseline ratio``, writes all results as JSON under
 ``benchmarks/results/`` and the published table ``benchmarks/RESULTS.md`` (every ratio, what its baseline is,
-the machine: CPU model, cores, load average, date).
+the machine: CPU model, cores, load average, date). A run of every benchmark that writes the default table
+also refreshes the ``speed_benchmarks`` block of each model card in ``models/`` (the rows the card names), so
+the speed figures a card quotes are this table's.
 
     python benchmarks/run.py                 # quick sizes, every benchmark
     python benchmarks/run.py --full          # the full-scale configurations named in the issues
@@ -12,6 +14,7 @@ import datetime
 import importlib
 import inspect
 import json
+import math
 import os
 import platform
 import sys
@@ -20,6 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"
+MODELS = HERE.parent / "models"
 
 
 def discover(pattern=None):
@@ -84,7 +88,7 @@ def _cell(value):
     if isinstance(value, bool) or value is None:
         return "-" if value is None else str(value)
     if isinstance(value, (int, float)):
-        return f"{value:.4g}"
+        return f"{value:.4g}" if math.isfinite(value) else "-"
     return str(value)
 
 
@@ -136,6 +140,55 @@ def write_results_md(path, *, results, machine, started, finished, full, pattern
     Path(path).write_text("\n".join(lines) + "\n")
 
 
+def card_speed_block(block, results, run_line):
+    """The card's ``speed_benchmarks`` block with its rows replaced by this run's (rows it names, by qualname)."""
+    by_name = {res["qualname"]: res for res in results if "error" not in res}
+    out = dict(block, run=run_line)
+    for key in block:
+        if key in by_name:
+            res = by_name[key]
+            out[key] = {"what": res["name"], "ours_s": _round(res.get("ours")),
+                        "baseline_s": _round(res.get("baseline")), "ratio": _round(res.get("ratio"))}
+    return out
+
+
+def _round(value):
+    """Four significant digits, as the table prints them; None for a missing or non-finite time (JSON has no NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return float(f"{value:.4g}") if math.isfinite(value) else None
+
+
+def refresh_model_cards(results, *, machine, started, finished, load_end, models=MODELS):
+    """Rewrite the ``speed_benchmarks`` block of every card that has one; the rest of each file is untouched.
+
+    Only the block's text is replaced (cards keep their own layout); returns the cards changed.
+    """
+    start_load = (machine.get("load_average") or [None])[0]
+    end_load = (load_end or [None])[0]
+    run_line = (f"benchmarks/RESULTS.md: make bench, {started[:16]} -> {finished[11:16]} UTC, {machine['cpu']}, "
+                f"{machine['cores']} cores, quick sizes, load average {start_load} at start and {end_load} at the "
+                f"end (a load above the core count means other work shared the CPUs: indicative)")
+    changed = []
+    decoder = json.JSONDecoder()
+    for path in sorted(Path(models).glob("*.json")):
+        text = path.read_text()
+        key = text.find('"speed_benchmarks": {')
+        if key < 0:
+            continue
+        start = text.index("{", key)
+        block, end = decoder.raw_decode(text, start)
+        indent = key - (text.rfind("\n", 0, key) + 1)
+        body = json.dumps(card_speed_block(block, results, run_line), indent=2, ensure_ascii=False)
+        body = body.replace("\n", "\n" + " " * indent)
+        new = text[:start] + body + text[end:]
+        if new != text:
+            json.loads(new)  # never write a card that no longer parses
+            path.write_text(new)
+            changed.append(path.name)
+    return changed
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="full-scale configurations (slow)")
@@ -184,6 +237,10 @@ def main(argv=None):
         write_results_md(args.results_md, results=results, machine=machine, started=started, finished=finished,
                          full=args.full, pattern=args.pattern, load_end=load_end, command=command)
         print(f"table → {args.results_md}")
+        if args.pattern is None and not args.full and Path(args.results_md).resolve() == RESULTS_MD:
+            changed = refresh_model_cards(results, machine=machine, started=started, finished=finished,
+                                          load_end=load_end)
+            print(f"model cards' speed_benchmarks → {', '.join(changed) or 'unchanged'}")
     return 1 if failed else 0
 
 
