@@ -142,13 +142,14 @@ def write_results_md(path, *, results, machine, started, finished, full, pattern
 
 def card_speed_block(block, results, run_line):
     """The card's ``speed_benchmarks`` block with its rows replaced by this run's (rows it names, by qualname)."""
-    by_name = {res["qualname"]: res for res in results if "error" not in res}
+    by_name = {res["qualname"]: res for res in results}
     out = dict(block, run=run_line)
     for key in block:
         if key in by_name:
             res = by_name[key]
-            out[key] = {"what": res["name"], "ours_s": _round(res.get("ours")),
-                        "baseline_s": _round(res.get("baseline")), "ratio": _round(res.get("ratio"))}
+            out[key] = {"what": res["name"], "error": res["error"]} if "error" in res else {
+                "what": res["name"], "ours_s": _round(res.get("ours")), "baseline_s": _round(res.get("baseline")),
+                "ratio": _round(res.get("ratio"))}
     return out
 
 
