@@ -202,6 +202,21 @@ def _train_split(data, split):
     return (data.inputs[:n], data.spikes[:n], data.soma_v[:n]), (data.inputs[n:], data.spikes[n:], data.soma_v[n:])
 
 
+def test_signed_inputs_negate_the_inhibitory_half_and_stay_compact_for_counts():
+    from neurosim.elm.training import signed_inputs
+
+    counts = np.array([[0, 1, 2, 3], [4, 0, 127, 1]], dtype=np.uint8)
+    compact = signed_inputs(counts, compact=True)
+    assert compact.dtype == np.int8  # a quarter of float32's memory for hours of 1 ms data
+    np.testing.assert_array_equal(compact, [[0, 1, -2, -3], [4, 0, -127, -1]])
+    np.testing.assert_array_equal(signed_inputs(counts), compact.astype(np.float32))
+    assert signed_inputs(counts, compact=False).dtype == np.float32
+    # counts beyond int8 and real-valued inputs stay float32, values unchanged
+    assert signed_inputs(np.array([[0, 200]], np.uint8), compact=True).tolist() == [[0.0, -200.0]]
+    assert signed_inputs(np.array([[0.5, 2.0]]), compact=True).dtype == np.float32
+    assert counts.tolist() == [[0, 1, 2, 3], [4, 0, 127, 1]]  # input untouched
+
+
 def test_training_keeps_a_real_copy_of_the_best_epoch_and_resumes(neuron_file, tmp_path):
     from neurosim.elm.training import NeuronIOModel
 
