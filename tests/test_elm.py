@@ -214,6 +214,7 @@ def test_signed_inputs_negate_the_inhibitory_half_and_stay_compact_for_counts():
     # counts beyond int8 and real-valued inputs stay float32, values unchanged
     assert signed_inputs(np.array([[0, 200]], np.uint8), compact=True).tolist() == [[0.0, -200.0]]
     assert signed_inputs(np.array([[0.5, 2.0]]), compact=True).dtype == np.float32
+    assert signed_inputs(np.array([[-300, 1]]), compact=True).tolist() == [[-300.0, -1.0]]
     assert counts.tolist() == [[0, 1, 2, 3], [4, 0, 127, 1]]  # input untouched
 
 

@@ -46,7 +46,7 @@ def signed_inputs(inputs, n_excitatory=None, *, compact=False):
     """
     x = np.asarray(inputs)
     half = x.shape[1] // 2 if n_excitatory is None else n_excitatory
-    small_counts = x.dtype.kind in "biu" and (x.size == 0 or int(x.max()) <= 127)
+    small_counts = x.dtype.kind in "biu" and (x.size == 0 or -127 <= int(x.min()) and int(x.max()) <= 127)
     out = x.astype(np.int8 if compact and small_counts else np.float32)  # a copy
     out[:, half:] *= -1
     return out
