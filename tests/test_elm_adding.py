@@ -188,6 +188,15 @@ def test_benchmark_transcription_equals_elmnet(bench_elm, dt):
         bench_elm.check_equivalence(net, x, atol=-1.0)
 
 
+def test_cli_adding_defaults_are_the_full_configuration():
+    """The CLI spells FULL_CONFIGURATION out (importing it would load torch for --help); they must agree."""
+    from neurosim.cli import parser
+
+    args = parser().parse_args(["elm", "adding", "--out", "x.nwb"])
+    assert {"n_train": args.n_train, "n_test": args.n_test, "n_epochs": args.n_epochs} == FULL_CONFIGURATION
+    assert args.n_memory == 100 and args.tau_m_max == [0.5, 0.02]
+
+
 def test_cli_adding_writes_results(tmp_path, capsys):
     """`neurosim elm adding` runs both memories and writes one results file (a tiny smoke size)."""
     from neurodata.io import read_results

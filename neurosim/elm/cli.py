@@ -50,6 +50,7 @@ def configure(subparsers):
     p.add_argument("--tau-m-max", type=float, nargs="+", default=[0.5, 0.02],
                    help="longest memory time constants to compare, s (default 0.5 0.02)")
     p.add_argument("--n-memory", type=int, default=100, help="memory units d_m (default 100)")
+    # neurosim.elm.adding.FULL_CONFIGURATION, spelled out so that --help does not load torch (a test keeps them equal)
     p.add_argument("--n-train", type=int, default=8000, help="training trials (default 8000)")
     p.add_argument("--n-test", type=int, default=2000, help="test trials (default 2000)")
     p.add_argument("--n-epochs", type=int, default=15, help="epochs (default 15)")
