@@ -13,12 +13,21 @@ torch = import_torch("neurodata.mmgpvae.MMGPVAE")
 
 from .network import KINDS, MMGPVAENet, ModalitySpec  # noqa: E402  (after the torch check)
 
-__all__ = ["MMGPVAE", "REFERENCE_LR", "check_modalities"]
+__all__ = ["MMGPVAE", "REFERENCE_LR", "adam", "check_modalities"]
 
 #: the reference's Adam learning rates per module (train.py: image net 1.6e-4, spike encoder 7.72e-4, spike
 #: decoder 8.8e-3); the Gaussian series' rates and the prior group's are this suite's choices (model card)
 REFERENCE_LR = {"image": (1.6e-4, 1.6e-4), "poisson": (7.72e-4, 8.8e-3), "gaussian": (1e-3, 1e-2)}
 PRIOR_LR = 1e-2
+
+
+def adam(groups, device="cpu"):
+    """The training optimiser: Adam over the parameter groups, fused where torch has a fused kernel (CPU, CUDA).
+
+    The same update as the per-tensor loop, one kernel over all parameters: on the paper's 3.3 M parameters a
+    step takes 3.6 ms instead of 14 ms on one CPU thread (benchmarks/bench_mmgpvae.py).
+    """
+    return torch.optim.Adam(groups, fused=str(device).split(":")[0] in ("cpu", "cuda"))
 
 
 def check_modalities(modalities, what="modalities"):
@@ -238,7 +247,7 @@ class MMGPVAE(Estimator):
             tensors = {k: torch.from_numpy(v).to(device) for k, v in data.items()}
             train_idx, val_idx = np.arange(n_trials - n_val), np.arange(n_trials - n_val, n_trials)
             groups = self._param_groups(net, specs)
-            optimizer = torch.optim.Adam(groups)
+            optimizer = adam(groups, device)
             generator = torch_generator(rng, device=device)
             bs = int(self.batch_size)
 

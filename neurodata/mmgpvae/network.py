@@ -152,7 +152,10 @@ class GaussianDecoder(nn.Module):
             sq = (x - lin(mean_t)) ** 2 + var_t @ (lin.weight ** 2).T
         else:
             sq = (x - self.net(z_sample_t)) ** 2
-        return -0.5 * (sq / v + torch.log(2 * math.pi * v)).sum((1, 2))
+        # sum over bins before dividing by the variance (one or one per feature): the same number, but no
+        # division of the whole (B, T, D) tensor and none in its backward (a third of an image batch's time)
+        n_bins = x.shape[1]
+        return -0.5 * ((sq.sum(1) / v).sum(1) + n_bins * torch.log(2 * math.pi * v).expand(x.shape[2]).sum())
 
     def reference_nll(self, x, z_sample_t):
         """The reference's image term, ``|x − x̂|²/(2 v) + ½ T D log v`` per trial, as a (B, 1) column (no 2π)."""
