@@ -169,6 +169,42 @@ def test_shared_posterior_is_the_mean_of_the_encoders(one_thread):
         np.testing.assert_allclose(m[:, 0].numpy(), outs[0][0][:, 0].numpy())
 
 
+def test_shared_posterior_from_a_subset_of_encoders(one_thread):
+    net, batch = _tiny_net()
+    with torch.no_grad():
+        m, s = net.posterior(batch, shared_from=["images"])
+        shared = net.group_index("shared")[0]
+        m_img, s_img = net.encoders["images"](batch["images"])
+        np.testing.assert_allclose(m[:, shared].numpy(), m_img[:, 1].numpy())
+        np.testing.assert_allclose(s[:, shared].numpy(), s_img[:, 1].numpy())
+        m_all, _ = net.posterior(batch)
+        assert not np.allclose(m[:, shared].numpy(), m_all[:, shared].numpy())
+        np.testing.assert_allclose(m[:, 0].numpy(), m_all[:, 0].numpy())  # private latents unchanged
+
+
+def test_kl_weight_scales_only_the_kl_term(one_thread):
+    """The KL warm-up's loss: kl_weight * KL - E log p, with the same noise."""
+    net, batch = _tiny_net()
+    with torch.no_grad():
+        full, parts = net.loss(batch, torch.Generator().manual_seed(2))
+        part, parts_w = net.loss(batch, torch.Generator().manual_seed(2), kl_weight=0.25)
+    assert parts_w == parts
+    assert part.item() == pytest.approx(full.item() - 0.75 * parts["kl"], rel=1e-10)
+
+
+def test_kl_warmup_trains_and_reports_the_full_elbo(one_thread):
+    from neurodata.mmgpvae import MMGPVAE
+
+    data = _toy_modalities()
+    est = MMGPVAE(epochs=3, kl_warmup=2, min_length=4.0, seed=0, restore_best=False).fit(data)
+    for row in est.history_:  # the reported loss is the negative ELBO, not the down-weighted one
+        assert row["loss"] == pytest.approx(row["kl"] + row["nll_spikes"] + row["nll_pos"], rel=1e-6)
+    with pytest.raises(InvalidInputError, match="no KL warm-up; use kl_warmup=0"):
+        MMGPVAE(objective="reference", kl_warmup=5).fit(data)
+    with pytest.raises(InvalidInputError, match="kl_warmup"):
+        MMGPVAE(kl_warmup=-1).fit(data)
+
+
 def test_reference_objective_reproduces_its_quirks(one_thread):
     """(μ + σ)² in the GP term, exp(s) a variance in the Poisson term, the batch × batch broadcast."""
     net, batch = _tiny_net(objective="reference")

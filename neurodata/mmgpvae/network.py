@@ -223,19 +223,21 @@ class MMGPVAENet(nn.Module):
         return [j for j, (g, _) in enumerate(self.layout) if g in (name, "shared")]
 
     # ------------------------------------------------------------------------------------------- posterior
-    def posterior(self, batch):
+    def posterior(self, batch, shared_from=None):
         """(mean, log σ) of every latent, (B, L, K or T), from the modalities present in ``batch``.
 
         The shared latents' mean and log σ are the averages over the encoders of the modalities given (all of
-        them in training); a modality's private latents missing from ``batch`` get the prior's N(0, 1) scale
+        them in training), or of the modalities named in ``shared_from`` only (training's shared-latent
+        dropout); a modality's private latents missing from ``batch`` get the prior's N(0, 1) scale
         parameters (mean 0, log σ 0) — they only matter for reconstructing that modality.
         """
         names = [n for n in self.names if n in batch]
         outputs = {n: self.encoders[n](batch[n]) for n in names}
         any_m = outputs[names[0]][0]
         shape = (any_m.shape[0], any_m.shape[2])
-        shared_m = torch.stack([outputs[n][0][:, self._n_private(n):] for n in names]).mean(0)
-        shared_s = torch.stack([outputs[n][1][:, self._n_private(n):] for n in names]).mean(0)
+        sources = names if shared_from is None else [n for n in names if n in shared_from]
+        shared_m = torch.stack([outputs[n][0][:, self._n_private(n):] for n in sources]).mean(0)
+        shared_s = torch.stack([outputs[n][1][:, self._n_private(n):] for n in sources]).mean(0)
         means, scales = [], []
         for group, i in self.layout:
             if group == "shared":
@@ -291,9 +293,11 @@ class MMGPVAENet(nn.Module):
         eps = torch.randn(m.shape, generator=generator, device=m.device, dtype=m.dtype)
         return m + eps * torch.exp(s)
 
-    def loss(self, batch, generator=None, *, nominal_batch=None):
-        """Negative ELBO of ``batch`` ({name: (B, T, D)}) and its parts (per-trial means, floats)."""
-        m, s = self.posterior(batch)
+    def loss(self, batch, generator=None, *, nominal_batch=None, shared_from=None, kl_weight=1.0):
+        """Negative ELBO of ``batch`` ({name: (B, T, D)}) and its parts (per-trial means, floats);
+        ``shared_from`` names the modalities whose encoders give the shared posterior (default: all);
+        ``kl_weight`` scales the KL term (training's warm-up; 1 is the ELBO)."""
+        m, s = self.posterior(batch, shared_from)
         z_t = self.to_time(self.sample(m, s, generator))
         if self.objective == "reference":
             return self._reference_loss(batch, m, s, z_t, nominal_batch or m.shape[0])
@@ -307,7 +311,7 @@ class MMGPVAENet(nn.Module):
             else:
                 ll[spec.name] = dec.expected_loglik(batch[spec.name], z_t[..., idx], mean_t[..., idx], var_t[..., idx])
         kl = self.kl(m, s)
-        total = kl - sum(ll.values())
+        total = kl_weight * kl - sum(ll.values())
         parts = {"kl": kl.mean().item(), **{f"nll_{n}": -v.mean().item() for n, v in ll.items()}}
         return total.mean(), parts
 
