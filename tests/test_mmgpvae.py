@@ -392,15 +392,16 @@ def test_recovers_planted_latents_on_a_small_simulation(one_thread):
 def test_head_direction_shared_latents_decode_heading(testdata, one_thread):
     """Real data: 15 units + CompassDirection/ry (as cos, sin), 0.1 s bins, 60-bin trials, the last 20 % of trials
     held out. Shared latents inferred from the spikes alone, mapped affinely (fitted on the training trials),
-    decode (cos θ, sin θ) with R² 0.73/0.87, 0.73/0.91, 0.77/0.87 on seeds 1, 2, 3 after 80 epochs; seed 0
-    collapses to the prior (R² ≈ 0, see the model card), so this checks seed 1 against 0.6."""
+    decode (cos θ, sin θ) after 80 epochs with a 30-epoch KL warm-up with R² 0.76/0.85, 0.75/0.88, 0.74/0.91,
+    0.78/0.89 on seeds 0-3 (without the warm-up seed 0 collapses to the prior, R² ≈ 0; model card), so this
+    checks the worst seed, 0, against 0.6."""
     from neurodata.mmgpvae import MMGPVAE
     from neurodata.mmgpvae.io import read_modalities
 
     b = read_modalities(testdata / HD_FILE, ["units", "CompassDirection/ry"], bin_size=0.1, n_bins=60)
     d, n = b.data, b.n_trials
     train, test = np.arange(n - n // 5), np.arange(n - n // 5, n)
-    model = MMGPVAE(n_shared=2, n_private={"units": 1, "CompassDirection/ry": 0}, epochs=80, seed=1)
+    model = MMGPVAE(n_shared=2, n_private={"units": 1, "CompassDirection/ry": 0}, epochs=80, kl_warmup=30, seed=0)
     model.fit({k: v[train] for k, v in d.items()})
     shared, private = model.latent_index("shared"), model.latent_index("units")
     hd = d["CompassDirection/ry"]
